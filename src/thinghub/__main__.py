@@ -1,0 +1,3 @@
+from thinghub.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The detector runtime: compiled models, evaluations, timers and actions."""

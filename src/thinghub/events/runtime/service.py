@@ -1,0 +1,188 @@
+"""The detector runtime of one hub: stores, engine, timer and delivery workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection
+
+from thinghub.clock import ManualClock
+from thinghub.events.actions import ActionSinks, DeliveryError
+from thinghub.events.control import catalog
+from thinghub.events.control.catalog import DetectorModelVersion
+from thinghub.events.runtime import codec
+from thinghub.events.runtime.deliveries import (
+    ACTION_CHANNEL,
+    INPUT_CHANNEL,
+    action_of,
+    backoff,
+    input_message_of,
+)
+from thinghub.events.runtime.engine import DetectorEngine, Message
+from thinghub.events.runtime.models_cache import ModelCache
+from thinghub.store import DetectorStore, Outbox, OutboxItem, Scope
+
+if TYPE_CHECKING:
+    from thinghub.hub import Hub
+
+log = logging.getLogger("thinghub.events")
+
+TIMER_POLL_SECONDS = 0.5  # other nodes' timers are noticed within this
+PURGE_EVERY_SECONDS = 60.0  # expired message ids are removed this often
+DELIVERY_BATCH = 64
+DELIVERY_LEASE_SECONDS = 60.0
+DELIVERY_IDLE_SECONDS = 0.5
+
+
+class EventsRuntime:
+    def __init__(self, hub: Hub) -> None:
+        settings = hub.settings.raw.get("iotevents", {})
+        self.hub = hub
+        self.detectors = DetectorStore(hub.engine, hub.store.page_tokens)
+        self.outbox = Outbox(hub.engine)
+        self.models = ModelCache(hub.store, int(settings.get("min_timer_seconds", 60)))
+        self.engine = DetectorEngine(self.detectors, self.outbox, self.models)
+        self.sinks = ActionSinks(hub.settings)
+        self._work = asyncio.Event()
+        self._pending: list[tuple[Scope, list[Message], asyncio.Future[None]]] = []
+
+    @classmethod
+    def start(cls, hub: Hub) -> EventsRuntime:
+        runtime = cls(hub)
+        catalog.subscribe(runtime.on_model_change)
+        hub.add_worker("iotevents-timers", runtime.timer_worker)
+        hub.add_worker("iotevents-deliveries", runtime.delivery_worker)
+        if isinstance(hub.clock, ManualClock):
+            hub.clock.on_advance(runtime.on_clock_advance)
+        return runtime
+
+    def close(self) -> None:
+        self.detectors.close()
+        self.outbox.close()
+
+    # ----- hooks ------------------------------------------------------------------------
+
+    def on_model_change(
+        self, conn: Connection, scope: Scope, name: str, version: DetectorModelVersion | None
+    ) -> None:
+        """A model was created, updated or deleted: its old detectors go, in the same commit."""
+        self.detectors.delete_model(scope, name, conn)
+        self.models.invalidate()
+
+    def wake_deliveries(self) -> None:
+        self._work.set()
+
+    async def put_messages(self, scope: Scope, messages: list[Message]) -> None:
+        """Evaluate messages; returns once their evaluation is committed.
+
+        Requests that arrive together share one transaction (group commit): the first one
+        schedules a flush for the next turn of the event loop, and every request queued by
+        then is evaluated in arrival order and committed at once.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((scope, messages, future))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        await future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        now = self.hub.clock.now()
+        try:
+            self.engine.put_message_groups([(scope, batch) for scope, batch, _ in pending], now)
+        except Exception:
+            # One bad request must not fail the others: evaluate them one by one.
+            for scope, batch, future in pending:
+                try:
+                    self.engine.put_messages(scope, batch, now)
+                except Exception as exc:
+                    if not future.done():  # a cancelled request no longer waits
+                        future.set_exception(exc)
+                else:
+                    if not future.done():
+                        future.set_result(None)
+        else:
+            for _, _, future in pending:
+                if not future.done():
+                    future.set_result(None)
+        self.wake_deliveries()
+
+    async def on_clock_advance(self, now: float) -> None:
+        """Manual clock: fire every timer that fell due, earliest first, before answering."""
+        if self.engine.fire_due_timers(now):
+            self.wake_deliveries()
+
+    # ----- workers ----------------------------------------------------------------------
+
+    async def timer_worker(self, hub: Hub) -> None:
+        next_purge = time.monotonic()
+        while True:
+            if self.engine.fire_due_timers(hub.clock.now()):
+                self.wake_deliveries()
+            if time.monotonic() >= next_purge:
+                # Message ids are remembered for 5 minutes of thinghub's clock, then dropped.
+                self.detectors.purge_expired_messages(hub.clock.now())
+                next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+            due = self.detectors.next_due()
+            delay = TIMER_POLL_SECONDS
+            if due is not None and not hub.clock.manual:
+                delay = max(0.0, min(delay, due - hub.clock.now()))
+            await asyncio.sleep(delay)
+
+    async def delivery_worker(self, hub: Hub) -> None:
+        while True:
+            # Deliveries deal with real peers: their retry schedule runs on real time.
+            items = self.outbox.claim(time.time(), DELIVERY_BATCH, DELIVERY_LEASE_SECONDS)
+            if not items:
+                self._work.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._work.wait(), DELIVERY_IDLE_SECONDS)
+                continue
+            await asyncio.gather(*(self._deliver(item) for item in items))
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        try:
+            if item.channel == INPUT_CHANNEL:
+                self._deliver_input(item)
+                return
+            if item.channel != ACTION_CHANNEL:
+                raise DeliveryError(f"unknown outbox channel {item.channel!r}", retryable=False)
+            await self.sinks.deliver(action_of(item.payload))
+        except Exception as exc:
+            retryable = getattr(exc, "retryable", True)
+            delay = backoff(item.attempts) if retryable else backoff(item.attempts + 8)
+            now = time.time()
+            self.outbox.failed(
+                item.seq, now, now + delay, str(exc)[:1000], lease_until=item.claimed_until
+            )
+            log.warning(
+                "delivery %s (%s) failed, attempt %d, retry in %.0f s: %s",
+                item.seq,
+                item.channel,
+                item.attempts + 1,
+                delay,
+                exc,
+            )
+            return
+        self.outbox.delivered([item.seq])
+
+    def _deliver_input(self, item: OutboxItem) -> None:
+        """An iotEvents action: evaluate its message and drop the item in one transaction."""
+        document = input_message_of(item.payload)
+        text = document["payload"]
+        message = Message(
+            message_id=document["messageId"],
+            input_name=document["inputName"],
+            payload=codec.loads(text) if text else {},
+            event_time_ms=int(document.get("eventTimeMs") or 0),
+        )
+
+        def evaluate_and_drop(conn: Connection) -> None:
+            self.engine.put_messages(item.scope, [message], self.hub.clock.now(), conn)
+            self.outbox.delivered([item.seq], conn)
+
+        self.detectors.run_transaction(evaluate_and_drop)

@@ -1,0 +1,1 @@
+"""The AWS wire protocol: knows nothing about IoT."""
