@@ -20,6 +20,7 @@ from thinghub.clock import ManualClock
 from thinghub.hub import HttpHandler, HttpRequest, Hub
 from thinghub.idempotency import ClientTokens, request_hash
 from thinghub.store import InvalidPageToken
+from thinghub.throttling import Throttle
 from thinghub.wire.errors import RouteNotFound, ServiceError, ValidationFailure
 from thinghub.wire.protocol import (
     JSON_HEADERS,
@@ -74,6 +75,8 @@ class ThinghubApp:
         )
         self._client_tokens: ClientTokens | None = None
         self._request_ids = RequestIds()
+        throttling = hub.settings.throttling
+        self._throttle = Throttle(throttling) if throttling is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -141,6 +144,8 @@ class ThinghubApp:
         operation: CompiledOperation | None = None
         try:
             operation, labels = service.router.match(method, path)
+            if self._throttle is not None:  # before parsing: a throttled request costs little
+                self._throttle.check(verified.identity.account_id, service.name, operation.name)
             params = operation.parse(labels, query, headers, body)
             registered = self.hub.handlers.get(service.name, operation.name)
             if registered is None:

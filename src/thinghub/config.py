@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from thinghub.identities import DEFAULT_IDENTITY, Identity
+from thinghub.throttling import ThrottlingConfig, parse_config
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8780
@@ -30,6 +31,7 @@ class Settings:
     identities: tuple[Identity, ...] = (DEFAULT_IDENTITY,)
     max_clock_skew_seconds: float = 900.0
     access_log: bool = False
+    throttling: ThrottlingConfig | None = None  # None: off (the default)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole file, for later sections
 
     def with_flags(self, **flags: Any) -> Settings:
@@ -61,7 +63,11 @@ def load_settings(path: Path | None) -> Settings:
     identities = _identities(path, raw.get("identities", []), auth.get("default_identity", True))
     if "max_clock_skew_seconds" in auth:
         values["max_clock_skew_seconds"] = float(auth["max_clock_skew_seconds"])
-    return Settings(identities=identities, raw=raw, **values)
+    try:
+        throttling = parse_config(raw.get("throttling"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return Settings(identities=identities, throttling=throttling, raw=raw, **values)
 
 
 def _identities(path: Path, entries: list[Any], keep_default: bool) -> tuple[Identity, ...]:
