@@ -1,33 +1,27 @@
 """Capability reports: the connector's Matter report (spec 5.4) and the AWS format (spec 6.4).
 
 Connectors describe a device as Matter endpoints and clusters with hex ids; customers see
-capabilities with names. Without a Matter cluster catalogue (a later issue adds one) the
-conversion uses what the connector says about each cluster (`publicId`, `name`) and falls back
-to the few cluster names the spec lists, then to the ids themselves.
+capabilities with names. The names come from what the connector says about a cluster
+(`publicId`, `name`), then from the Matter catalogue (`thinghub.integrations.matter`), and last
+from the ids themselves. Vendor-specific clusters (ids above 0xFFFF) keep their ids: vendors
+assign those ids on their own, so a catalogue name for one would be a guess.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from thinghub.integrations import matter
 from thinghub.integrations.errors import invalid
 
 REPORT_VERSION = "1.0.0"
 DEFAULT_SPEC_VERSION = "1.4"
 
-# The clusters spec 6.3 names; everything else keeps its id until the catalogue arrives.
-_KNOWN_CLUSTERS: dict[int, tuple[str, str]] = {
-    0x0006: ("OnOff", "On/Off"),
-    0x0008: ("LevelControl", "Level Control"),
-    0x0101: ("DoorLock", "Door Lock"),
-    0x0201: ("Thermostat", "Thermostat"),
-    0x0202: ("FanControl", "Fan Control"),
-    0x0300: ("ColorControl", "Color Control"),
-}
 _MATTER_ID = re.compile(r"0x[0-9a-f]+|[0-9]+")
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9]")
 _CAPABILITY_NAME = re.compile(r"[^/a-zA-Z0-9._ -]")
@@ -125,12 +119,16 @@ def to_capability_report(matter: dict[str, Any]) -> dict[str, Any]:
 
 def _capability(cluster: dict[str, Any]) -> dict[str, Any]:
     cluster_id = matter_id(cluster["id"])
-    schema_name, known_name = _KNOWN_CLUSTERS.get(cluster_id, (None, None))
+    known = matter.cluster(cluster_id) if cluster_id <= _STANDARD_MAX else None
     given_name = cluster.get("name")
-    if schema_name is None:
+    if known is not None:
+        schema_name = known.schema_name
+    else:
         # "Fan Control" -> FanControl; with no name either, the id keeps it unique.
-        schema_name = _SCHEMA_NAME.sub("", given_name or "") or f"Cluster0x{cluster_id:04x}"
-    name = given_name or known_name or f"0x{cluster_id:04x}"
+        schema_name = (
+            _SCHEMA_NAME.sub("", given_name or "") or f"Cluster{matter.format_id(cluster_id)}"
+        )
+    name = given_name or (known.name if known else matter.format_id(cluster_id))
     capability_id = (
         cluster.get("publicId")
         or f"matter.{schema_name}@{cluster.get('specVersion') or DEFAULT_SPEC_VERSION}"
@@ -140,10 +138,54 @@ def _capability(cluster: dict[str, Any]) -> dict[str, Any]:
         "name": _CAPABILITY_NAME.sub(" ", name)[:128],
         "version": str(cluster["revision"]),
         "properties": [
-            attribute.get("name") or attribute.get("id")
+            prop
             for attribute in cluster.get("attributes", [])
-            if attribute.get("name") or attribute.get("id")
+            if (prop := _property_name(known, attribute))
         ],
-        "actions": list(cluster.get("commands", [])),
-        "events": list(cluster.get("events", [])),
+        "actions": [
+            _member_name(known.commands if known else None, command)
+            for command in cluster.get("commands", [])
+        ],
+        "events": [
+            _member_name(known.events if known else None, event)
+            for event in cluster.get("events", [])
+        ],
     }
+
+
+# Cluster, attribute, command and event ids above this carry a vendor prefix.
+_STANDARD_MAX = 0xFFFF
+
+
+def _catalogue_id(text: Any) -> int | None:
+    """A standard Matter id from a report's id string; None for anything else.
+
+    Reports are not rejected over a member id the model lets through: it just keeps its text.
+    """
+    if not isinstance(text, str) or not _MATTER_ID.fullmatch(text.lower()):
+        return None
+    value = matter_id(text)
+    return value if value <= _STANDARD_MAX else None
+
+
+def _property_name(known: matter.MatterCluster | None, attribute: dict[str, Any]) -> str | None:
+    """The catalogue's name for the attribute id, else the connector's name, else the id."""
+    attribute_id = _catalogue_id(attribute.get("id"))
+    if known is not None and attribute_id is not None:
+        catalogued = known.attributes.get(attribute_id)
+        if catalogued is not None:
+            return catalogued.name
+    given: str | None = attribute.get("name") or attribute.get("id")
+    return given
+
+
+def _member_name(
+    catalogued: Mapping[int, matter.MatterCommand] | Mapping[int, matter.MatterEvent] | None,
+    member_id: str,
+) -> str:
+    """A command's or event's catalogue name, else its id as the connector wrote it."""
+    value = _catalogue_id(member_id)
+    if catalogued is None or value is None:
+        return member_id
+    found = catalogued.get(value)
+    return found.name if found is not None else member_id
