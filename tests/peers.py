@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+import boto3
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -309,3 +310,49 @@ class MqttSubscription:
                 MqttMessage(message.topic, bytes(message.payload), message.qos, message.retain)
             )
             self._changed.notify_all()
+
+
+# ----- Kinesis (in moto) ----------------------------------------------------------------------
+
+
+class KinesisStream:
+    """One Kinesis stream in a moto server (one shard, so records keep one order), read from
+    the start."""
+
+    def __init__(self, moto_url: str, name: str) -> None:
+        self.client = boto3.client(
+            "kinesis",
+            endpoint_url=moto_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        self.name = name
+        self.client.create_stream(StreamName=name, ShardCount=1)
+        description = self.client.describe_stream(StreamName=name)["StreamDescription"]
+        self.arn: str = description["StreamARN"]
+        self.shard = description["Shards"][0]["ShardId"]
+
+    def records(self) -> list[tuple[str, Any]]:
+        """(partition key, JSON document) of every record so far, in order."""
+        iterator = self.client.get_shard_iterator(
+            StreamName=self.name, ShardId=self.shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        found: list[tuple[str, Any]] = []
+        while iterator:
+            page = self.client.get_records(ShardIterator=iterator, Limit=1000)
+            found += [(r["PartitionKey"], json.loads(r["Data"])) for r in page["Records"]]
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+        return found
+
+    def wait_for(self, done: Callable[[list[Any]], bool], timeout: float = 30.0) -> list[Any]:
+        """The record documents, once `done(documents)`; AssertionError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            documents = [document for _, document in self.records()]
+            if done(documents):
+                return documents
+            assert time.monotonic() < deadline, f"gave up waiting; records: {documents}"
+            time.sleep(0.1)

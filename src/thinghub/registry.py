@@ -19,5 +19,8 @@ def register_all(handlers: Handlers) -> None:
 
 def start_all(hub: Hub) -> None:
     """Give each service its runtime state (engines, caches, workers) once storage is ready."""
+    from thinghub.deliveries import Deliveries
+
+    hub.components["deliveries"] = Deliveries.start(hub)
     integrations.start(hub)
     events.start(hub)

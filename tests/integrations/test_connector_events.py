@@ -61,19 +61,25 @@ def test_only_the_owning_account_may_send_events(mi: Any, other: Any) -> None:
         mi.send_connector_event(ConnectorId=theirs, **_discovery_event())
 
 
-def test_operations_of_the_next_issue_are_refused_clearly(mi: Any) -> None:
+def test_device_operations_for_an_unlinked_user_are_dropped(mi: Any) -> None:
+    """Spec 5.2: a connector keeps sending briefly after AWS.DeactivateUser; accepted, dropped."""
     connector = _connector(mi)
-    for operation in ("DEVICE_EVENT", "DEVICE_COMMAND_RESPONSE", "DEVICE_COMMAND_REQUEST"):
-        with pytest.raises(mi.exceptions.ValidationException) as caught:
-            mi.send_connector_event(
-                ConnectorId=connector,
-                Operation=operation,
-                UserId="alice",
-                ConnectorDeviceId="dev-1",
-                MatterEndpoint={"id": "1", "clusters": [{"id": "0x0006"}]},
-            )
-        message = caught.value.response["Error"]["Message"]
-        assert operation in message and "not support" in message
+    for operation in ("DEVICE_EVENT", "DEVICE_COMMAND_REQUEST"):
+        response = mi.send_connector_event(
+            ConnectorId=connector,
+            Operation=operation,
+            UserId="alice",
+            ConnectorDeviceId="dev-1",
+            MatterEndpoint={"id": "1", "clusters": [{"id": "0x0006", "commands": {"0x02": {}}}]},
+        )
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 202
+    with pytest.raises(mi.exceptions.ResourceNotFoundException):
+        mi.send_connector_event(
+            ConnectorId=connector,
+            Operation="DEVICE_COMMAND_RESPONSE",
+            UserId="alice",
+            TraceId="unknown-trace",
+        )
 
 
 @pytest.mark.parametrize("missing", ["DeviceDiscoveryId", "UserId", "Devices"])

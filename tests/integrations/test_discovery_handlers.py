@@ -28,3 +28,11 @@ def broken_connector(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event["payload"]["operationName"] != "AWS.DiscoverDevices":
         return acme.lambda_handler(event, context)
     return _respond(503, "Acme is down for maintenance")
+
+
+def silent_connector(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """ACKs AWS.DiscoverDevices and AWS.SendCommand and never reports back: the test does, or
+    lets the command time out."""
+    if event["payload"]["operationName"] in ("AWS.DiscoverDevices", "AWS.SendCommand"):
+        return _respond(200, "received")
+    return acme.lambda_handler(event, context)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from tests.conftest import (
     start_server,
 )
 from tests.examples.conftest import AcmeCloud, start_acme_cloud
+from tests.peers import MotoServer, start_moto_server
 
 ACCOUNT = "000000000000"
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:acme-oauth-AbCdEf"
@@ -44,7 +45,7 @@ def lambda_arn(name: str, account: str = ACCOUNT) -> str:
     return f"arn:aws:lambda:{REGION}:{account}:function:{name}"
 
 
-def config_text(secrets_file: Path, discovery_timeout: float) -> str:
+def config_text(secrets_file: Path, discovery_timeout: float, command_timeout: float = 60) -> str:
     return f"""
 [[identities]]
 access_key = "{OTHER_ACCESS_KEY}"
@@ -61,12 +62,14 @@ backoff_max_seconds = 0.05
 "acme-connector" = "examples.acme_connector.handler:lambda_handler"
 "ack-connector" = "{HANDLERS}:ack_connector"
 "broken-connector" = "{HANDLERS}:broken_connector"
+"silent-connector" = "{HANDLERS}:silent_connector"
 
 [secrets]
 file = "{secrets_file}"
 
 [integrations]
 discovery_timeout_seconds = {discovery_timeout}
+command_timeout_seconds = {command_timeout}
 """
 
 
@@ -85,8 +88,10 @@ class LinkedHub:
     acme: AcmeCloud
     config: Path
     clock: str
+    env: dict[str, str] = field(default_factory=dict)  # for the thinghub process
     mi: Any = None  # the default account's client
     other: Any = None  # the second account's client
+    moto: MotoServer | None = None
 
     def __post_init__(self) -> None:
         self._clients()
@@ -104,7 +109,9 @@ class LinkedHub:
         """Stop thinghub, wait `pause` seconds, start it again on the same data."""
         self.server.stop()
         time.sleep(pause)
-        self.server = start_thinghub(self.server.data_dir, self.config, self.acme, self.clock)
+        self.server = start_thinghub(
+            self.server.data_dir, self.config, self.acme, self.clock, self.env
+        )
         self._clients()
 
     def advance(self, seconds: float) -> None:
@@ -152,16 +159,31 @@ class LinkedHub:
         return Linked(connector_id, destination_id, association_id)
 
 
-def start_thinghub(data_dir: Path, config: Path, acme: AcmeCloud, clock: str) -> RunningServer:
+def start_thinghub(
+    data_dir: Path,
+    config: Path,
+    acme: AcmeCloud,
+    clock: str,
+    extra_env: dict[str, str] | None = None,
+) -> RunningServer:
     # The Acme connector finds its cloud through the environment the workers inherit.
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ACME_CLOUD_URL", acme.url)
         env.delenv("ACME_EVENT_MODE", raising=False)
+        for name, value in (extra_env or {}).items():
+            env.setenv(name, value)
         return start_server(data_dir, "--clock", clock, "--config", str(config))
 
 
-def linked_hub_fixture(clock: str = "manual", discovery_timeout: float = DISCOVERY_TIMEOUT) -> Any:
-    """A module-scoped fixture; assign it: ``hub = linked_hub_fixture()``."""
+def linked_hub_fixture(
+    clock: str = "manual",
+    discovery_timeout: float = DISCOVERY_TIMEOUT,
+    *,
+    kinesis: bool = False,
+    command_timeout: float = 60,
+) -> Any:
+    """A module-scoped fixture; assign it: ``hub = linked_hub_fixture()``. With `kinesis`, a
+    moto server (`LinkedHub.moto`) receives thinghub's Kinesis notifications."""
 
     @pytest.fixture(scope="module")
     def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkedHub]:
@@ -172,19 +194,26 @@ def linked_hub_fixture(clock: str = "manual", discovery_timeout: float = DISCOVE
             f'"{SECRET_ARN}" = {{ clientId = "acme-client", clientSecret = "acme-secret" }}\n'
         )
         config = tmp / "thinghub.toml"
-        config.write_text(config_text(secrets_file, discovery_timeout))
+        config.write_text(config_text(secrets_file, discovery_timeout, command_timeout))
+        moto = start_moto_server() if kinesis else None
+        env = {} if moto is None else kinesis_environment(moto.url)
         try:
             linked = LinkedHub(
-                start_thinghub(tmp / "data", config, acme, clock), acme, config, clock
+                start_thinghub(tmp / "data", config, acme, clock, env), acme, config, clock, env
             )
         except Exception:
             acme.stop()
+            if moto is not None:
+                moto.stop()
             raise
+        linked.moto = moto
         try:
             yield linked
         finally:
             linked.server.stop()
             acme.stop()
+            if moto is not None:
+                moto.stop()
 
     return fixture
 
@@ -246,3 +275,15 @@ def device(
     if metadata is not None:
         entry["DeviceMetadata"] = metadata
     return entry
+
+
+def kinesis_environment(url: str) -> dict[str, str]:
+    """What a thinghub process needs to put records into a Kinesis at `url`."""
+    return {
+        "AWS_ENDPOINT_URL_KINESIS": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }

@@ -20,4 +20,4 @@ def start(hub: Hub) -> None:
     """Build the detector runtime once storage is ready."""
     from thinghub.events.runtime.service import EventsRuntime
 
-    hub.components["events"] = EventsRuntime.start(hub)
+    hub.components["events"] = EventsRuntime.start(hub, hub.components["deliveries"])

@@ -14,7 +14,10 @@ from thinghub.integrations import (
     managed_things,
     notification_configurations,
     notification_destinations,
+    notifications,
     tags,
+    thing_commands,
+    thing_state,
 )
 
 if TYPE_CHECKING:
@@ -32,6 +35,8 @@ def register(handlers: Handlers) -> None:
         connector_events,
         notification_destinations,
         notification_configurations,
+        thing_state,
+        thing_commands,
         tags,
     ):
         family.register(handlers)
@@ -49,5 +54,8 @@ def start(hub: Hub) -> None:
     )
     hub.components["connectors"] = invoker
     hub.add_async_closer(invoker.close)
+    notifications.start(hub)
+    thing_state.start(hub)
+    thing_commands.start(hub)
     account_associations.start(hub)
     device_discoveries.start(hub)

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from thinghub.api import Handlers, Params, RequestContext, Result
-from thinghub.integrations import association_schedule, oauth_state
+from thinghub.integrations import association_schedule, notifications, oauth_state
 from thinghub.integrations.association_activation import activate_general, deactivate
 from thinghub.integrations.association_records import (
     ATTR_CONNECTOR,
@@ -70,6 +70,7 @@ from thinghub.integrations.association_records import (
     TOKEN_TYPE,
     association_arn,
     index_of,
+    state_notifications,
     transition,
     with_state,
 )
@@ -277,7 +278,7 @@ async def create_account_association(ctx: RequestContext, params: Params) -> Res
         get_destination(store, ctx.scope, destination.id, conn)
         if issue is not None:
             attrs[ATTR_URL], attrs[ATTR_FLOW] = issue(association_id, conn)
-        store.create(
+        created = store.create(
             ctx.scope,
             KIND,
             association_id,
@@ -287,6 +288,9 @@ async def create_account_association(ctx: RequestContext, params: Params) -> Res
             index=index_of(attrs),
             tags=params.get("Tags") or {},
             conn=conn,
+        )
+        notifications.notify(
+            ctx.hub, ctx.scope, state_notifications(ctx.scope, created), ctx.now, conn
         )
     if material is not None:
         rt.spawn(
@@ -341,7 +345,7 @@ def update_account_association(ctx: RequestContext, params: Params) -> Result:
                 attrs[member] = params[member]
         return attrs
 
-    resource, _ = transition(ctx.hub.store, ctx.scope, association_id, update, ctx.now)
+    resource, _ = transition(ctx.hub, ctx.scope, association_id, update, ctx.now)
     if resource is None:
         raise not_found(RESOURCE_TYPE, association_id)
     return None
@@ -362,7 +366,7 @@ async def delete_account_association(ctx: RequestContext, params: Params) -> Res
             flows.append(attrs.pop(ATTR_FLOW))
         return with_state(attrs, DELETING)
 
-    resource, _ = transition(store, ctx.scope, association_id, deleting, ctx.now)
+    resource, _ = transition(ctx.hub, ctx.scope, association_id, deleting, ctx.now)
     if resource is None:
         raise not_found(RESOURCE_TYPE, association_id)
     for digest in flows:
@@ -414,7 +418,7 @@ async def start_account_association_refresh(ctx: RequestContext, params: Params)
             attrs[ATTR_URL] = url
             return with_state(attrs, IN_PROGRESS)
 
-        updated, _ = transition(store, ctx.scope, association_id, relink, ctx.now, conn=conn)
+        updated, _ = transition(ctx.hub, ctx.scope, association_id, relink, ctx.now, conn=conn)
         if updated is None:
             raise not_found(RESOURCE_TYPE, association_id)
         for old in superseded:

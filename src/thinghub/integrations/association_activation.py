@@ -92,7 +92,7 @@ def fail_flow(hub: Hub, scope: Scope, association_id: str, digest: str, message:
         attrs.pop(ATTR_FLOW, None)
         return with_state(attrs, FAILED, message)
 
-    _, applied = transition(hub.store, scope, association_id, failed, hub.clock.now())
+    _, applied = transition(hub, scope, association_id, failed, hub.clock.now())
     if applied:
         log.warning("account association %s failed: %s", association_id, message)
     return applied
@@ -144,7 +144,7 @@ async def complete_oauth(
         current[ATTR_USER_ID] = user_id
         return with_state(current, SUCCEEDED)
 
-    _, applied = transition(hub.store, scope, association_id, succeeded, now)
+    _, applied = transition(hub, scope, association_id, succeeded, now)
     if not applied:
         return Outcome(
             False,
@@ -239,7 +239,7 @@ async def activate_general(hub: Hub, scope: Scope, association_id: str, digest: 
         current[ATTR_USER_ID] = user_id
         return with_state(current, SUCCEEDED)
 
-    transition(hub.store, scope, association_id, succeeded, hub.clock.now())
+    transition(hub, scope, association_id, succeeded, hub.clock.now())
 
 
 async def deactivate(hub: Hub, scope: Scope, association: Resource) -> None:

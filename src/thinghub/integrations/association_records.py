@@ -30,11 +30,15 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from thinghub.store import NotFound, Resource, ResourceStore, Scope, VersionConflict, arn
+from thinghub.integrations import notifications
+from thinghub.store import NotFound, Resource, Scope, VersionConflict, arn
+
+if TYPE_CHECKING:
+    from thinghub.hub import Hub
 
 KIND = "account-association"
 RESOURCE_TYPE = "AccountAssociation"
@@ -108,8 +112,26 @@ def with_state(attrs: dict[str, Any], state: str, error: str | None = None) -> d
 Change = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
+def state_notifications(scope: Scope, association: Resource) -> list[notifications.Notification]:
+    """ACCOUNT_ASSOCIATION (and its legacy twin CONNECTOR_ASSOCIATION) for the state it is in."""
+    attrs = association.attrs
+    payload: dict[str, Any] = {
+        "accountAssociationId": association.id,
+        "connectorDestinationId": attrs.get(ATTR_DESTINATION),
+        "cloudConnectorId": attrs.get(ATTR_CONNECTOR),
+        "associationState": attrs[ATTR_STATE],
+    }
+    if ATTR_ERROR in attrs:
+        payload["errorMessage"] = attrs[ATTR_ERROR]
+    resources = (association_arn(scope, association.id),)
+    return [
+        notifications.Notification(event_type, payload, association.id, resources)
+        for event_type in (notifications.ACCOUNT_ASSOCIATION, notifications.CONNECTOR_ASSOCIATION)
+    ]
+
+
 def transition(
-    store: ResourceStore,
+    hub: Hub,
     scope: Scope,
     association_id: str,
     change: Change,
@@ -120,8 +142,13 @@ def transition(
     """Read, `change` a copy of the attrs, write back if nobody wrote in between; repeat.
 
     `change` returns the new attrs, or None to leave the association as it is. Returns the
-    association as it now is (None: it is gone) and whether `change` was applied.
+    association as it now is (None: it is gone) and whether `change` was applied. A change of
+    AssociationState is notified in the same transaction.
     """
+    if conn is None:
+        with hub.store.transaction() as own:
+            return transition(hub, scope, association_id, change, now, conn=own)
+    store = hub.store
     for _ in range(16):
         current = store.get(scope, KIND, association_id, conn=conn)
         if current is None:
@@ -144,5 +171,7 @@ def transition(
             continue
         except NotFound:
             return None, False
+        if attrs[ATTR_STATE] != current.attrs[ATTR_STATE]:
+            notifications.notify(hub, scope, state_notifications(scope, updated), now, conn)
         return updated, True
     raise RuntimeError(f"account association {association_id} keeps changing under us")

@@ -243,7 +243,7 @@ async def refresh(
         attrs[ATTR_TOKENS] = new_tokens
         return attrs
 
-    current, applied = transition(store, scope, association_id, store_tokens, now)
+    current, applied = transition(hub, scope, association_id, store_tokens, now)
     if not applied:
         if current is None:
             raise not_found(RESOURCE_TYPE, association_id)
@@ -273,7 +273,7 @@ def _refused(
             return None
         return with_state(attrs, REFRESH_TOKEN_EXPIRED, message)
 
-    current, applied = transition(hub.store, scope, association_id, expired, hub.clock.now())
+    current, applied = transition(hub, scope, association_id, expired, hub.clock.now())
     if applied or current is None:
         association_schedule.clear(hub.store, scope, association_id)
         log.warning("account association %s: %s", association_id, message)
@@ -290,7 +290,7 @@ def expire(hub: Hub, scope: Scope, resource: Resource, message: str, unusable: s
             return None
         return with_state(attrs, REFRESH_TOKEN_EXPIRED, message)
 
-    transition(hub.store, scope, resource.id, expired, hub.clock.now())
+    transition(hub, scope, resource.id, expired, hub.clock.now())
     association_schedule.clear(hub.store, scope, resource.id)
     log.warning("account association %s: %s", resource.id, message)
     return NotUsable(unusable, f"AccountAssociation {resource.id} is {REFRESH_TOKEN_EXPIRED}")

@@ -1,8 +1,7 @@
 """SendConnectorEvent (spec 5): what a cloud connector reports, signed by its own account.
 
-DEVICE_DISCOVERY is handled here in full. DEVICE_EVENT, DEVICE_COMMAND_RESPONSE and
-DEVICE_COMMAND_REQUEST need managed-thing state and commands, which come later: until then
-they are refused with a ValidationException that says so, rather than accepted and lost.
+DEVICE_DISCOVERY is handled here; DEVICE_EVENT, DEVICE_COMMAND_RESPONSE and
+DEVICE_COMMAND_REQUEST in `device_events`.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from thinghub.integrations import (
     capabilities,
     cloud_connectors,
     device_discoveries,
+    device_events,
     discovery_devices,
     discovery_links,
 )
@@ -51,13 +51,10 @@ def _check_connector(ctx: RequestContext, connector_id: str) -> None:
 def send_connector_event(ctx: RequestContext, params: Params) -> Result:
     connector_id = params["ConnectorId"]
     _check_connector(ctx, connector_id)
-    operation = params["Operation"]
-    if operation != DEVICE_DISCOVERY:
-        raise invalid(
-            f"thinghub does not support SendConnectorEvent Operation {operation} yet; "
-            f"only {DEVICE_DISCOVERY} is handled"
-        )
-    _device_discovery(ctx, connector_id, params)
+    if params["Operation"] == DEVICE_DISCOVERY:
+        _device_discovery(ctx, connector_id, params)
+    else:
+        device_events.handle(ctx, connector_id, params)
     return {"ConnectorId": connector_id}
 
 
@@ -116,7 +113,13 @@ def _device_discovery(ctx: RequestContext, connector_id: str, params: Params) ->
                 if params.get("Message"):
                     reason += f": {params['Message']}"
                 device_discoveries.finish(
-                    store, ctx.scope, discovery, device_discoveries.FAILED, now, conn, reason=reason
+                    ctx.hub,
+                    ctx.scope,
+                    discovery,
+                    device_discoveries.FAILED,
+                    now,
+                    conn,
+                    reason=reason,
                 )
             return
         wanted = attrs.get("ConnectorDeviceIdList")
@@ -127,7 +130,7 @@ def _device_discovery(ctx: RequestContext, connector_id: str, params: Params) ->
         # Later events of a SUCCEEDED discovery (a connector paging its devices) are merged.
         if outcome and status == device_discoveries.RUNNING:
             device_discoveries.finish(
-                store, ctx.scope, discovery, device_discoveries.SUCCEEDED, now, conn
+                ctx.hub, ctx.scope, discovery, device_discoveries.SUCCEEDED, now, conn
             )
     log.info(
         "discovery %s: %d devices reported (status %d)", discovery_id, len(devices), status_code

@@ -17,13 +17,20 @@ from sqlalchemy.engine import Connection
 
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.clock import ManualClock
-from thinghub.config import ConfigError, Settings
+from thinghub.config import Settings
 from thinghub.connectors.envelope import DISCOVER_DEVICES, envelope
 from thinghub.connectors.responses import ConnectorError
 from thinghub.idempotency import request_hash
-from thinghub.integrations import association_records, discovery_devices, discovery_links
+from thinghub.integrations import (
+    association_records,
+    connector_errors,
+    discovery_devices,
+    discovery_links,
+    notifications,
+)
 from thinghub.integrations.errors import existing, invalid
 from thinghub.integrations.listing import DEFAULT_PAGE_SIZE, list_page
+from thinghub.integrations.settings import seconds_setting
 from thinghub.store import (
     ClientTokenInFlight,
     ClientTokenMismatch,
@@ -79,16 +86,7 @@ def discovery_arn(scope: Scope, discovery_id: str) -> str:
 
 
 def timeout_seconds(settings: Settings) -> float:
-    section = settings.raw.get("integrations", {})
-    if not isinstance(section, dict):
-        raise ConfigError("[integrations] must be a table")
-    value = section.get("discovery_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(
-            "[integrations] discovery_timeout_seconds must be a number of seconds > 0, "
-            f"not {value!r}"
-        )
-    return float(value)
+    return seconds_setting(settings, "discovery_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
 
 
 def get_discovery(
@@ -111,8 +109,30 @@ def _deadline_id(scope: Scope, discovery_id: str) -> str:
     return f"{scope.account_id}/{scope.region}/{discovery_id}"
 
 
+def status_notification(scope: Scope, discovery: Resource) -> notifications.Notification:
+    attrs = discovery.attrs
+    payload: dict[str, Any] = {
+        "deviceDiscoveryId": discovery.id,
+        "discoveryType": attrs["DiscoveryType"],
+        "status": attrs["Status"],
+        "startedAt": notifications.timestamp(attrs["StartedAt"]),
+    }
+    if attrs.get("AccountAssociationId"):
+        payload["accountAssociationId"] = attrs["AccountAssociationId"]
+    if attrs.get("FinishedAt") is not None:
+        payload["finishedAt"] = notifications.timestamp(attrs["FinishedAt"])
+    if attrs.get("StatusReason"):
+        payload["statusReason"] = attrs["StatusReason"]
+    return notifications.Notification(
+        notifications.DEVICE_DISCOVERY_STATUS,
+        payload,
+        discovery.id,
+        (discovery_arn(scope, discovery.id),),
+    )
+
+
 def finish(
-    store: ResourceStore,
+    hub: Hub,
     scope: Scope,
     discovery: Resource,
     status: str,
@@ -123,6 +143,7 @@ def finish(
     expected_version: int | None = None,
 ) -> Resource:
     """End a RUNNING discovery in the caller's transaction; its deadline goes with it."""
+    store = hub.store
     attrs = {**discovery.attrs, "Status": status, "FinishedAt": finished_at}
     if reason is not None:
         attrs["StatusReason"] = reason[:1000]
@@ -137,6 +158,7 @@ def finish(
         conn=conn,
     )
     store.delete(DEADLINES, DEADLINE_KIND, _deadline_id(scope, discovery.id), conn=conn)
+    notifications.notify(hub, scope, [status_notification(scope, updated)], finished_at, conn)
     return updated
 
 
@@ -245,6 +267,9 @@ async def _start(
             tags=params.get("Tags") or {},
             conn=conn,
         )
+        notifications.notify(
+            ctx.hub, ctx.scope, [status_notification(ctx.scope, discovery)], now, conn
+        )
         store.create(
             DEADLINES,
             DEADLINE_KIND,
@@ -280,16 +305,22 @@ async def _discover(
     except ConnectorError as exc:
         reason = f"AWS.DiscoverDevices failed: {exc}"
         log.warning("discovery %s: %s", discovery.id, reason)
-        _fail(ctx, discovery.id, reason)
+        report = connector_errors.report(
+            ctx.scope, connector.id, DISCOVER_DEVICES, exc, deviceDiscoveryId=discovery.id
+        )
+        _fail(ctx, discovery.id, reason, report)
 
 
-def _fail(ctx: RequestContext, discovery_id: str, reason: str) -> None:
+def _fail(
+    ctx: RequestContext, discovery_id: str, reason: str, report: notifications.Notification
+) -> None:
     store = ctx.hub.store
     with store.transaction() as conn:
+        notifications.notify(ctx.hub, ctx.scope, [report], ctx.now, conn)
         current = store.get(ctx.scope, KIND, discovery_id, conn=conn)
         # Devices reported before the failed ACK still count: only a RUNNING discovery fails.
         if current is not None and current.attrs["Status"] == RUNNING:
-            finish(store, ctx.scope, current, FAILED, ctx.now, conn, reason=reason)
+            finish(ctx.hub, ctx.scope, current, FAILED, ctx.now, conn, reason=reason)
 
 
 def get_device_discovery(ctx: RequestContext, params: Params) -> Result:
@@ -349,8 +380,9 @@ def _deadlines(store: ResourceStore) -> list[Resource]:
             return found
 
 
-def expire_due(store: ResourceStore, now: float) -> int:
+def expire_due(hub: Hub, now: float) -> int:
     """Time out every RUNNING discovery whose deadline passed; how many did."""
+    store = hub.store
     expired = 0
     for deadline in _deadlines(store):
         if deadline.attrs["Due"] > now:
@@ -363,7 +395,7 @@ def expire_due(store: ResourceStore, now: float) -> int:
                 continue
             try:
                 finish(
-                    store,
+                    hub,
                     scope,
                     discovery,
                     TIMED_OUT,
@@ -393,7 +425,7 @@ def start(hub: Hub) -> None:
     if isinstance(clock, ManualClock):
 
         async def on_advance(now: float) -> None:
-            expire_due(hub.store, now)
+            expire_due(hub, now)
 
         clock.on_advance(on_advance)
     else:
@@ -402,7 +434,7 @@ def start(hub: Hub) -> None:
 
 async def _timeout_worker(hub: Hub) -> None:
     while True:
-        expire_due(hub.store, hub.clock.now())
+        expire_due(hub, hub.clock.now())
         due = next_due(hub.store)
         delay = POLL_SECONDS if due is None else min(POLL_SECONDS, due - hub.clock.now())
         await asyncio.sleep(max(0.01, delay))

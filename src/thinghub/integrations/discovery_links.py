@@ -80,11 +80,12 @@ def connector_of(store: ResourceStore, scope: Scope, view: AssociationView) -> C
     return ConnectorView(connector.id, str(connector.attrs["EndpointConfig"]["lambda"]["arn"]))
 
 
-def usable(view: AssociationView) -> None:
-    """ConflictException unless the association is linked (spec 3.5: ASSOCIATION_SUCCEEDED)."""
+def usable(view: AssociationView, error: str = "ConflictException") -> None:
+    """`error` (an operation without ConflictException gives its own) unless the association
+    is linked (spec 3.5: ASSOCIATION_SUCCEEDED)."""
     if view.state != SUCCEEDED:
         raise ServiceError(
-            "ConflictException",
+            error,
             f"AccountAssociation {view.id} is {view.state or 'not linked'}, "
             f"not {SUCCEEDED}: link it first",
         )

@@ -90,7 +90,7 @@ def register_account_association(ctx: RequestContext, params: Params) -> Result:
         if attrs.get("ProvisioningStatus") != managed_things.ACTIVATED:
             attrs.update(ProvisioningStatus=managed_things.ACTIVATED, ActivatedAt=now)
         if attrs != thing.attrs:
-            managed_things.save(store, ctx.scope, thing, attrs, now, conn)
+            managed_things.save(ctx.hub, ctx.scope, thing, attrs, now, conn)
     return {
         "ManagedThingId": thing_id,
         "AccountAssociationId": association_id,
@@ -126,7 +126,7 @@ def deregister_account_association(ctx: RequestContext, params: Params) -> Resul
                 attrs.pop(member, None)
         if not managed_things.links_of(store, ctx.scope, thing_id, conn):
             attrs["ProvisioningStatus"] = managed_things.UNASSOCIATED
-        managed_things.save(store, ctx.scope, thing, attrs, now, conn)
+        managed_things.save(ctx.hub, ctx.scope, thing, attrs, now, conn)
     return None
 
 

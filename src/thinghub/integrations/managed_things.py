@@ -9,7 +9,7 @@ wait (PRE_ASSOCIATED, or UNASSOCIATED for controllers) for RegisterAccountAssoci
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.engine import Connection
@@ -20,10 +20,14 @@ from thinghub.integrations import (
     device_discoveries,
     discovery_devices,
     discovery_links,
+    notifications,
 )
 from thinghub.integrations.errors import existing, invalid, not_found
 from thinghub.integrations.listing import list_page
 from thinghub.store import Resource, ResourceStore, Scope, arn, new_id
+
+if TYPE_CHECKING:
+    from thinghub.hub import Hub
 
 SERVICE = "iot-managed-integrations"
 KIND = "managed-thing"
@@ -89,16 +93,55 @@ def _index(attrs: dict[str, Any]) -> dict[str, str]:
     return {field: str(attrs[field]) for field in _FILTERS.values() if attrs.get(field)}
 
 
+def thing_payload(thing: Resource) -> dict[str, Any]:
+    """What every device record says about its thing."""
+    payload: dict[str, Any] = {"managedThingId": thing.id}
+    for member, key in (
+        ("ConnectorDeviceId", "connectorDeviceId"),
+        ("AccountAssociationId", "accountAssociationId"),
+    ):
+        if thing.attrs.get(member):
+            payload[key] = thing.attrs[member]
+    return payload
+
+
+def life_cycle(
+    hub: Hub,
+    scope: Scope,
+    thing: Resource,
+    event: str,
+    now: float,
+    conn: Connection,
+    previous: str | None = None,
+) -> None:
+    """Notify DEVICE_LIFE_CYCLE: the thing was CREATED, UPDATED or DELETED (spec 7.2)."""
+    payload = thing_payload(thing)
+    payload["event"] = event
+    payload["provisioningStatus"] = thing.attrs.get("ProvisioningStatus")
+    if previous is not None:
+        payload["previousStatus"] = previous
+    notification = notifications.Notification(
+        notifications.DEVICE_LIFE_CYCLE, payload, thing.id, (thing_arn(scope, thing.id),)
+    )
+    notifications.notify(hub, scope, [notification], now, conn)
+
+
 def save(
-    store: ResourceStore,
+    hub: Hub,
     scope: Scope,
     thing: Resource,
     attrs: dict[str, Any],
     now: float,
     conn: Connection,
 ) -> Resource:
-    """Replace the thing's attributes, keeping its index in step."""
-    return store.update(scope, KIND, thing.id, attrs=attrs, now=now, index=_index(attrs), conn=conn)
+    """Replace the thing's attributes, keeping its index in step; notified as UPDATED."""
+    updated = hub.store.update(
+        scope, KIND, thing.id, attrs=attrs, now=now, index=_index(attrs), conn=conn
+    )
+    previous = thing.attrs.get("ProvisioningStatus")
+    changed = previous != attrs.get("ProvisioningStatus")
+    life_cycle(hub, scope, updated, "UPDATED", now, conn, previous if changed else None)
+    return updated
 
 
 def connect(
@@ -221,7 +264,7 @@ def create_managed_thing(ctx: RequestContext, params: Params) -> Result:
             attrs["ProvisioningStatus"] = (
                 UNASSOCIATED if params["Role"] == "CONTROLLER" else PRE_ASSOCIATED
             )
-        store.create(
+        created = store.create(
             ctx.scope,
             KIND,
             thing_id,
@@ -232,6 +275,7 @@ def create_managed_thing(ctx: RequestContext, params: Params) -> Result:
             tags=params.get("Tags") or {},
             conn=conn,
         )
+        life_cycle(ctx.hub, ctx.scope, created, "CREATED", now, conn)
     return {"Id": thing_id, "Arn": arn_, "CreatedAt": now}
 
 
@@ -341,7 +385,7 @@ def update_managed_thing(ctx: RequestContext, params: Params) -> Result:
         thing = get_thing(store, ctx.scope, params["Identifier"], conn)
         attrs = dict(thing.attrs)
         attrs.update({m: params[m] for m in _UPDATABLE if params.get(m) is not None})
-        save(store, ctx.scope, thing, attrs, ctx.now, conn)
+        save(ctx.hub, ctx.scope, thing, attrs, ctx.now, conn)
     return None
 
 
@@ -359,6 +403,8 @@ def delete_managed_thing(ctx: RequestContext, params: Params) -> Result:
         for link in links:
             unlink(store, ctx.scope, thing, link, ctx.now, conn)
         store.delete(ctx.scope, KIND, thing.id, conn=conn)
+        ctx.hub.components["thing-state"].forget(ctx.scope, thing.id, conn)
+        life_cycle(ctx.hub, ctx.scope, thing, "DELETED", ctx.now, conn)
     return None
 
 

@@ -194,3 +194,49 @@ outbox = sa.Table(
     # a newer one.
     sqlite_autoincrement=True,
 )
+
+# --- managed things: device state and commands (store/device_state.py, device_commands.py) ---
+
+thing_properties = sa.Table(
+    "thing_properties",
+    metadata,
+    sa.Column("account_id", sa.Text(), nullable=False),
+    sa.Column("region", sa.Text(), nullable=False),
+    sa.Column("managed_thing_id", sa.Text(), nullable=False),
+    sa.Column("endpoint_id", sa.Text(), nullable=False),
+    # Matter ids as numbers: vendor ids reach 32 bits.
+    sa.Column("cluster_id", sa.BigInteger(), nullable=False),
+    sa.Column("attribute_id", sa.BigInteger(), nullable=False),
+    sa.Column("value", sa.Text(), nullable=False),  # JSON
+    sa.Column("changed_at", sa.Double(), nullable=False),
+    sa.Column("reported_at", sa.Double(), nullable=False),
+    sa.PrimaryKeyConstraint(
+        "account_id",
+        "region",
+        "managed_thing_id",
+        "endpoint_id",
+        "cluster_id",
+        "attribute_id",
+        name="pk_thing_properties",
+    ),
+    sqlite_with_rowid=False,
+)
+
+device_commands = sa.Table(
+    "device_commands",
+    metadata,
+    sa.Column("account_id", sa.Text(), nullable=False),
+    sa.Column("region", sa.Text(), nullable=False),
+    sa.Column("trace_id", sa.Text(), nullable=False),
+    sa.Column("managed_thing_id", sa.Text(), nullable=False),
+    sa.Column("connector_id", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),  # PENDING | SUCCEEDED | FAILED
+    sa.Column("request", sa.Text(), nullable=False),  # JSON: what was asked, both models
+    sa.Column("outcome", sa.Text(), nullable=True),  # JSON: the response or the failure
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("updated_at", sa.Double(), nullable=False),
+    # When a PENDING command times out; NULL once it is finished.
+    sa.Column("due_at", sa.Double(), nullable=True),
+    sa.PrimaryKeyConstraint("account_id", "region", "trace_id", name="pk_device_commands"),
+    sa.Index("ix_device_commands_due_at", "due_at"),
+)

@@ -35,6 +35,7 @@ class AwsCall:
     method: str  # boto3 method name, e.g. "send_message"
     params: dict[str, Any]
     check: Callable[[dict[str, Any]], None] | None = None  # raises DeliveryError
+    region: str | None = None  # the resource's region when it differs from the session's
 
     @property
     def what(self) -> str:
@@ -47,7 +48,7 @@ class AwsClients:
         self._executor = executor
         self._lock = threading.Lock()  # boto3 sessions are not thread-safe; clients are
         self._session: boto3.session.Session | None = None
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
 
     async def call(self, call: AwsCall) -> dict[str, Any]:
         """Run the call on the sinks' thread pool; failures come back as DeliveryError."""
@@ -56,7 +57,7 @@ class AwsClients:
 
     def _call(self, call: AwsCall) -> dict[str, Any]:
         try:
-            client = self.client(call.service)
+            client = self.client(call.service, call.region)
         except (BotoCoreError, ValueError) as exc:
             # No region or an invalid endpoint URL: the operator's to fix; keep the item.
             raise transient(f"{call.what}: cannot set up the client: {exc}") from exc
@@ -68,18 +69,21 @@ class AwsClients:
             call.check(response)
         return response
 
-    def client(self, service: str) -> Any:
-        client = self._clients.get(service)
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region)
+        client = self._clients.get(key)
         if client is None:
             with self._lock:
-                client = self._clients.get(service)
+                client = self._clients.get(key)
                 if client is None:
-                    client = self._clients[service] = self._new_client(service)
+                    client = self._clients[key] = self._new_client(service, region)
         return client
 
-    def _new_client(self, service: str) -> Any:
+    def _new_client(self, service: str, region: str | None) -> Any:
         session = self._session_locked()
         kwargs: dict[str, Any] = {}
+        if region:
+            kwargs["region_name"] = region
         if self._settings.endpoint_url:
             kwargs["endpoint_url"] = self._settings.endpoint_url
         client = session.client(service, **kwargs)

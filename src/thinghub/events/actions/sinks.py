@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from thinghub.config import Settings
 from thinghub.events.actions.aws import AwsCall, AwsClients
@@ -45,6 +46,10 @@ class ActionSinks:
         self._executor = ThreadPoolExecutor(_AWS_THREADS, thread_name_prefix="thinghub-actions")
         self._aws = AwsClients(aws, self._executor)
         self._mqtt = MqttPublisher(mqtt)
+
+    async def call(self, call: AwsCall) -> dict[str, Any]:
+        """One AWS SDK call off the event loop; DeliveryError when it failed."""
+        return await self._aws.call(call)
 
     async def deliver(self, delivery: ActionDelivery) -> None:
         """Deliver one action; raises DeliveryError (see `retryable`) when it could not.

@@ -19,7 +19,6 @@ from thinghub.store import OutboxItemIn, Scope
 
 ACTION_CHANNEL = "iotevents-action"
 INPUT_CHANNEL = "iotevents-input"
-MAX_BACKOFF_SECONDS = 300.0
 
 
 def outbox_item(
@@ -53,8 +52,3 @@ def action_of(payload: str) -> ActionDelivery:
 def input_message_of(payload: str) -> dict[str, Any]:
     document: dict[str, Any] = orjson.loads(payload)
     return document
-
-
-def backoff(attempts: int) -> float:
-    """Seconds before the next attempt after `attempts` failures: 1, 2, 4, ... up to 5 min."""
-    return float(min(MAX_BACKOFF_SECONDS, 2 ** max(0, attempts)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -11,7 +10,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 
 from thinghub.clock import ManualClock
-from thinghub.events.actions import ActionSinks, DeliveryError
 from thinghub.events.control import catalog
 from thinghub.events.control.catalog import DetectorModelVersion
 from thinghub.events.runtime import codec
@@ -19,50 +17,45 @@ from thinghub.events.runtime.deliveries import (
     ACTION_CHANNEL,
     INPUT_CHANNEL,
     action_of,
-    backoff,
     input_message_of,
 )
 from thinghub.events.runtime.engine import DetectorEngine, Message
 from thinghub.events.runtime.models_cache import ModelCache
-from thinghub.store import DetectorStore, Outbox, OutboxItem, Scope
+from thinghub.store import DetectorStore, OutboxItem, Scope
 
 if TYPE_CHECKING:
+    from thinghub.deliveries import Deliveries
     from thinghub.hub import Hub
 
 log = logging.getLogger("thinghub.events")
 
 TIMER_POLL_SECONDS = 0.5  # other nodes' timers are noticed within this
 PURGE_EVERY_SECONDS = 60.0  # expired message ids are removed this often
-DELIVERY_BATCH = 64
-DELIVERY_LEASE_SECONDS = 60.0
-DELIVERY_IDLE_SECONDS = 0.5
 
 
 class EventsRuntime:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, deliveries: Deliveries) -> None:
         settings = hub.settings.raw.get("iotevents", {})
         self.hub = hub
+        self.deliveries = deliveries
         self.detectors = DetectorStore(hub.engine, hub.store.page_tokens)
-        self.outbox = Outbox(hub.engine)
         self.models = ModelCache(hub.store, int(settings.get("min_timer_seconds", 60)))
-        self.engine = DetectorEngine(self.detectors, self.outbox, self.models)
-        self.sinks = ActionSinks(hub.settings)
-        self._work = asyncio.Event()
+        self.engine = DetectorEngine(self.detectors, deliveries.outbox, self.models)
         self._pending: list[tuple[Scope, list[Message], asyncio.Future[None]]] = []
 
     @classmethod
-    def start(cls, hub: Hub) -> EventsRuntime:
-        runtime = cls(hub)
+    def start(cls, hub: Hub, deliveries: Deliveries) -> EventsRuntime:
+        runtime = cls(hub, deliveries)
         catalog.subscribe(runtime.on_model_change)
         hub.add_worker("iotevents-timers", runtime.timer_worker)
-        hub.add_worker("iotevents-deliveries", runtime.delivery_worker)
+        deliveries.register(ACTION_CHANNEL, runtime._deliver_action)
+        deliveries.register(INPUT_CHANNEL, runtime._deliver_input, acknowledges=True)
         if isinstance(hub.clock, ManualClock):
             hub.clock.on_advance(runtime.on_clock_advance)
         return runtime
 
     def close(self) -> None:
         self.detectors.close()
-        self.outbox.close()
 
     # ----- hooks ------------------------------------------------------------------------
 
@@ -74,7 +67,7 @@ class EventsRuntime:
         self.models.invalidate()
 
     def wake_deliveries(self) -> None:
-        self._work.set()
+        self.deliveries.wake()
 
     async def put_messages(self, scope: Scope, messages: list[Message]) -> None:
         """Evaluate messages; returns once their evaluation is committed.
@@ -133,44 +126,10 @@ class EventsRuntime:
                 delay = max(0.0, min(delay, due - hub.clock.now()))
             await asyncio.sleep(delay)
 
-    async def delivery_worker(self, hub: Hub) -> None:
-        while True:
-            # Deliveries deal with real peers: their retry schedule runs on real time.
-            items = self.outbox.claim(time.time(), DELIVERY_BATCH, DELIVERY_LEASE_SECONDS)
-            if not items:
-                self._work.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._work.wait(), DELIVERY_IDLE_SECONDS)
-                continue
-            await asyncio.gather(*(self._deliver(item) for item in items))
+    async def _deliver_action(self, item: OutboxItem) -> None:
+        await self.deliveries.sinks.deliver(action_of(item.payload))
 
-    async def _deliver(self, item: OutboxItem) -> None:
-        try:
-            if item.channel == INPUT_CHANNEL:
-                self._deliver_input(item)
-                return
-            if item.channel != ACTION_CHANNEL:
-                raise DeliveryError(f"unknown outbox channel {item.channel!r}", retryable=False)
-            await self.sinks.deliver(action_of(item.payload))
-        except Exception as exc:
-            retryable = getattr(exc, "retryable", True)
-            delay = backoff(item.attempts) if retryable else backoff(item.attempts + 8)
-            now = time.time()
-            self.outbox.failed(
-                item.seq, now, now + delay, str(exc)[:1000], lease_until=item.claimed_until
-            )
-            log.warning(
-                "delivery %s (%s) failed, attempt %d, retry in %.0f s: %s",
-                item.seq,
-                item.channel,
-                item.attempts + 1,
-                delay,
-                exc,
-            )
-            return
-        self.outbox.delivered([item.seq])
-
-    def _deliver_input(self, item: OutboxItem) -> None:
+    async def _deliver_input(self, item: OutboxItem) -> None:
         """An iotEvents action: evaluate its message and drop the item in one transaction."""
         document = input_message_of(item.payload)
         text = document["payload"]
@@ -183,6 +142,6 @@ class EventsRuntime:
 
         def evaluate_and_drop(conn: Connection) -> None:
             self.engine.put_messages(item.scope, [message], self.hub.clock.now(), conn)
-            self.outbox.delivered([item.seq], conn)
+            self.deliveries.outbox.delivered([item.seq], conn)
 
         self.detectors.run_transaction(evaluate_and_drop)

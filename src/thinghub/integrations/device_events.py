@@ -1,0 +1,275 @@
+"""SendConnectorEvent for devices (spec 5.2): DEVICE_EVENT, DEVICE_COMMAND_REQUEST and
+DEVICE_COMMAND_RESPONSE.
+
+Correlation: the thing is the managed thing with that ConnectorDeviceId registered to an
+account association of this connector whose user (from AWS.ActivateUser) is UserId. When the
+connector has no live association for UserId (deleted, being deleted, never linked), the event
+is accepted and dropped: connectors keep sending briefly after AWS.DeactivateUser. When the user
+is linked but no managed thing has that ConnectorDeviceId, ResourceNotFoundException.
+
+Records (spec 7.2, 11.14): DEVICE_EVENT for every device event (its properties and events by
+name), DEVICE_STATE when the stored state changed, DEVICE_COMMAND_REQUEST for device-originated
+commands (no state change), DEVICE_COMMAND when a command response ends a command. A response
+for a command that has ended already changes nothing (202; the first outcome stands).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from thinghub.api import Params, RequestContext
+from thinghub.integrations import (
+    association_records,
+    capabilities,
+    managed_things,
+    notifications,
+    thing_commands,
+    thing_state,
+)
+from thinghub.integrations.errors import invalid, not_found
+from thinghub.integrations.thing_model import (
+    ThingModel,
+    customer_endpoints,
+    customer_events,
+    normalized_value,
+    reported_values,
+)
+from thinghub.store import Resource
+from thinghub.store.device_commands import FAILED, PENDING, SUCCEEDED
+from thinghub.store.device_state import PropertyValue
+
+log = logging.getLogger("thinghub.integrations")
+
+DEVICE_EVENT = "DEVICE_EVENT"
+DEVICE_COMMAND_REQUEST = "DEVICE_COMMAND_REQUEST"
+DEVICE_COMMAND_RESPONSE = "DEVICE_COMMAND_RESPONSE"
+OPERATIONS = (DEVICE_EVENT, DEVICE_COMMAND_REQUEST, DEVICE_COMMAND_RESPONSE)
+_PAGE = 100
+
+
+def handle(ctx: RequestContext, connector_id: str, params: Params) -> None:
+    operation = params["Operation"]
+    if operation == DEVICE_COMMAND_RESPONSE:
+        _require(params, operation, "TraceId", "UserId")
+        _command_response(ctx, connector_id, params)
+    else:
+        _require(params, operation, "ConnectorDeviceId", "UserId", "MatterEndpoint")
+        if operation == DEVICE_EVENT:
+            _device_event(ctx, connector_id, params)
+        else:
+            _command_request(ctx, connector_id, params)
+
+
+def _require(params: Params, operation: str, *members: str) -> None:
+    missing = [member for member in members if not params.get(member)]
+    if missing:
+        raise invalid(f"A {operation} event needs {', '.join(missing)}")
+
+
+def _status(params: Params) -> int:
+    return int(params.get("StatusCode", 200))
+
+
+def _find_thing(
+    ctx: RequestContext, connector_id: str, user_id: str, device_id: str, conn: Connection
+) -> Resource | None:
+    """The thing the event is about; None: the user has no live association (drop it)."""
+    store = ctx.hub.store
+    associations, _ = store.list_page(
+        ctx.scope,
+        association_records.KIND,
+        max_results=_PAGE,
+        next_token=None,
+        filters={
+            association_records.ATTR_CONNECTOR: connector_id,
+            association_records.ATTR_USER_ID: user_id,
+        },
+        conn=conn,
+    )
+    live = {
+        a.id
+        for a in associations
+        if a.attrs.get(association_records.ATTR_STATE) != association_records.DELETING
+    }
+    if not live:
+        return None
+    things, _ = store.list_page(
+        ctx.scope,
+        managed_things.KIND,
+        max_results=_PAGE,
+        next_token=None,
+        filters={"ConnectorDeviceId": device_id},
+        conn=conn,
+    )
+    for thing in things:
+        if thing.attrs.get("AccountAssociationId") in live:
+            return thing
+    raise not_found(managed_things.RESOURCE_TYPE, device_id)
+
+
+def _matter_endpoint(params: Params) -> Mapping[str, Any]:
+    endpoint: Mapping[str, Any] = params["MatterEndpoint"]
+    for cluster in endpoint.get("clusters", []):
+        capabilities.matter_id(str(cluster["id"]))  # a readable error for a bad id
+    return endpoint
+
+
+def _common(thing: Resource, params: Params) -> dict[str, Any]:
+    payload = managed_things.thing_payload(thing)
+    payload["statusCode"] = _status(params)
+    for member, key in (("TraceId", "traceId"), ("Message", "message")):
+        if params.get(member):
+            payload[key] = params[member]
+    return payload
+
+
+def _device_event(ctx: RequestContext, connector_id: str, params: Params) -> None:
+    hub = ctx.hub
+    endpoint = _matter_endpoint(params)
+    with hub.store.transaction() as conn:
+        thing = _find_thing(ctx, connector_id, params["UserId"], params["ConnectorDeviceId"], conn)
+        if thing is None:
+            log.info(
+                "DEVICE_EVENT for user %s of %s dropped: not linked", params["UserId"], connector_id
+            )
+            return
+        model = ThingModel(thing.attrs)
+        now = hub.clock.now()
+        _, state = thing_state.report(
+            hub, ctx.scope, thing, model, endpoint, now, conn, trace_id=params.get("TraceId")
+        )
+        payload = _common(thing, params)
+        reported = [
+            PropertyValue(
+                v.endpoint_id,
+                v.cluster_id,
+                v.attribute_id,
+                normalized_value(
+                    model.by_cluster(v.endpoint_id, v.cluster_id), v.attribute_id, v.value
+                ),
+                now,
+                now,
+            )
+            for v in reported_values(endpoint)
+        ]
+        payload["endpoints"] = customer_endpoints(model, reported, notifications.timestamp)
+        payload["events"] = customer_events(model, endpoint)
+        payload["matterEndpoint"] = endpoint
+        records = [_record(ctx, thing, notifications.DEVICE_EVENT, payload)]
+        if state is not None:
+            records.append(state)
+        notifications.notify(hub, ctx.scope, records, now, conn)
+
+
+def _command_request(ctx: RequestContext, connector_id: str, params: Params) -> None:
+    hub = ctx.hub
+    endpoint = _matter_endpoint(params)
+    if not any(cluster.get("commands") for cluster in endpoint.get("clusters", [])):
+        raise invalid("A DEVICE_COMMAND_REQUEST event needs MatterEndpoint clusters with commands")
+    with hub.store.transaction() as conn:
+        thing = _find_thing(ctx, connector_id, params["UserId"], params["ConnectorDeviceId"], conn)
+        if thing is None:
+            return
+        model = ThingModel(thing.attrs)
+        payload = _common(thing, params)
+        payload["commands"] = _named_commands(model, endpoint)
+        payload["matterEndpoint"] = endpoint
+        record = _record(ctx, thing, notifications.DEVICE_COMMAND_REQUEST, payload)
+        notifications.notify(hub, ctx.scope, [record], hub.clock.now(), conn)
+
+
+def _named_commands(model: ThingModel, endpoint: Mapping[str, Any]) -> list[dict[str, Any]]:
+    endpoint_id = str(endpoint["id"])
+    named = []
+    for cluster in endpoint.get("clusters", []):
+        binding = model.by_cluster(endpoint_id, capabilities.matter_id(str(cluster["id"])))
+        for command_key, fields in (cluster.get("commands") or {}).items():
+            command_id = capabilities.matter_id(str(command_key))
+            command = binding.cluster.commands.get(command_id) if binding.cluster else None
+            parameters = fields
+            if command is not None and isinstance(fields, dict):
+                parameters = {}
+                for key, value in fields.items():
+                    field = command.fields.get(capabilities.matter_id(str(key)))
+                    parameters[field.name if field else str(key)] = value
+            named.append(
+                {
+                    "endpointId": endpoint_id,
+                    "capabilityId": binding.capability_id,
+                    "name": binding.command_name(command_id),
+                    "parameters": parameters,
+                }
+            )
+    return named
+
+
+def _record(
+    ctx: RequestContext, thing: Resource, event_type: str, payload: dict[str, Any]
+) -> notifications.Notification:
+    return notifications.Notification(
+        event_type, payload, thing.id, (managed_things.thing_arn(ctx.scope, thing.id),)
+    )
+
+
+def _command_response(ctx: RequestContext, connector_id: str, params: Params) -> None:
+    hub = ctx.hub
+    trace_id = params["TraceId"]
+    status_code = _status(params)
+    with hub.store.transaction() as conn:
+        command = thing_commands.command_of(hub, ctx.scope, trace_id, conn)
+        if command is None:
+            raise not_found("Command", trace_id)
+        if command.connector_id != connector_id:
+            raise invalid(f"Command {trace_id} was not sent through connector {connector_id}")
+        device_id = params.get("ConnectorDeviceId")
+        if device_id and device_id != command.request.get("connectorDeviceId"):
+            raise invalid(f"Command {trace_id} was not sent to device {device_id}")
+        thing = hub.store.get(ctx.scope, managed_things.KIND, command.managed_thing_id, conn=conn)
+        if thing is None:
+            log.info("response to %s dropped: its managed thing is gone", trace_id)
+            return
+        association = thing.attrs.get("AccountAssociationId")
+        user = _user_of(ctx, association, conn)
+        if user is not None and user != params["UserId"]:
+            raise invalid(f"UserId {params['UserId']} is not the user of command {trace_id}")
+        if command.status != PENDING:
+            log.info("response to %s ignored: the command is %s already", trace_id, command.status)
+            return
+        now = hub.clock.now()
+        model = ThingModel(thing.attrs)
+        endpoints: list[dict[str, Any]] = []
+        records: list[notifications.Notification] = []
+        if params.get("MatterEndpoint"):
+            endpoint = _matter_endpoint(params)
+            endpoints, state = thing_state.report(
+                hub, ctx.scope, thing, model, endpoint, now, conn, trace_id=trace_id
+            )
+            if state is not None:
+                records.append(state)
+        # The state first, then the outcome: a consumer that sees DEVICE_COMMAND has the state.
+        notifications.notify(hub, ctx.scope, records, now, conn)
+        if status_code < 200 or 300 <= status_code < 400:
+            # Spec 5.3: 1xx/3xx are progress, not an outcome: state is kept, the command waits.
+            return
+        outcome: dict[str, Any] = {"statusCode": status_code, "endpoints": endpoints}
+        if params.get("Message"):
+            outcome["message"] = params["Message"]
+        if params.get("MatterEndpoint"):
+            outcome["matterEndpoint"] = params["MatterEndpoint"]
+        status = SUCCEEDED if status_code < 300 else FAILED
+        if not thing_commands.finish(hub, ctx.scope, command, status, outcome, now, conn):
+            log.info("response to %s ignored: the command ended meanwhile", trace_id)
+
+
+def _user_of(ctx: RequestContext, association_id: str | None, conn: Connection) -> str | None:
+    if not association_id:
+        return None
+    association = ctx.hub.store.get(ctx.scope, association_records.KIND, association_id, conn=conn)
+    if association is None:
+        return None
+    user = association.attrs.get(association_records.ATTR_USER_ID)
+    return None if user is None else str(user)

@@ -1,0 +1,156 @@
+"""Notifications out (spec 7): records committed with the change that caused them, then
+delivered through the outbox to the destination of their event type.
+
+`notify` runs inside the caller's transaction: it looks up the notification configuration of
+the event type and its destination, and queues one record (the spec 7.3 envelope) in the
+outbox. Nothing configured, nothing queued: a configuration created later does not replay the
+past. Delivery is at least once and in order per partition key (the managed thing id when the
+record concerns one, else the most specific resource id); a destination that is down is retried
+with backoff, across restarts, until it takes the record. The destination is resolved when the
+record is made, so records keep going where they were meant to go even if the configuration
+changes while they wait.
+
+Kinesis destinations get one `PutRecord` per record through boto3 (so ``AWS_ENDPOINT_URL_KINESIS``
+and the ``[aws]`` section apply), with the record's partition key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from thinghub.events.actions import DeliveryError
+from thinghub.events.actions.aws import AwsCall
+from thinghub.integrations import notification_configurations as configurations
+from thinghub.integrations import notification_destinations as destinations
+from thinghub.store import OutboxItem, OutboxItemIn, Scope
+from thinghub.store.ids import parse_arn
+
+if TYPE_CHECKING:
+    from thinghub.deliveries import Deliveries
+    from thinghub.hub import Hub
+
+CHANNEL = "mi-notification"
+SOURCE = "aws.iotmanagedintegrations"
+RECORD_VERSION = "1.0"
+
+DEVICE_COMMAND = "DEVICE_COMMAND"
+DEVICE_COMMAND_REQUEST = "DEVICE_COMMAND_REQUEST"
+DEVICE_DISCOVERY_STATUS = "DEVICE_DISCOVERY_STATUS"
+DEVICE_EVENT = "DEVICE_EVENT"
+DEVICE_LIFE_CYCLE = "DEVICE_LIFE_CYCLE"
+DEVICE_STATE = "DEVICE_STATE"
+ACCOUNT_ASSOCIATION = "ACCOUNT_ASSOCIATION"
+CONNECTOR_ASSOCIATION = "CONNECTOR_ASSOCIATION"
+CONNECTOR_ERROR_REPORT = "CONNECTOR_ERROR_REPORT"
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    event_type: str
+    payload: dict[str, Any]
+    partition_key: str  # records with the same key arrive in the order they were made
+    resources: tuple[str, ...] = ()  # ARNs the record is about
+
+
+def timestamp(now: float) -> str:
+    """ISO-8601 in UTC with milliseconds, as the records and the state use."""
+    moment = dt.datetime.fromtimestamp(now, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def record(scope: Scope, notification: Notification, now: float) -> dict[str, Any]:
+    """The spec 7.3 envelope of one notification."""
+    return {
+        "version": RECORD_VERSION,
+        "messageId": uuid.uuid4().hex,
+        "messageType": notification.event_type,
+        "source": SOURCE,
+        "customerAccountId": scope.account_id,
+        "timestamp": timestamp(now),
+        "region": scope.region,
+        "resources": list(notification.resources),
+        "payload": notification.payload,
+    }
+
+
+def notify(
+    hub: Hub, scope: Scope, notifications: list[Notification], now: float, conn: Connection
+) -> int:
+    """Queue the records of `notifications` whose event type is configured, in `conn`'s
+    transaction; how many were queued."""
+    items: list[OutboxItemIn] = []
+    targets: dict[str, Mapping[str, Any] | None] = {}
+    for notification in notifications:
+        event_type = notification.event_type
+        if event_type not in targets:
+            targets[event_type] = _destination(hub, scope, event_type, conn)
+        target = targets[event_type]
+        if target is None:
+            continue
+        document = {
+            "destinationName": target["Name"],
+            "destinationArn": target["DeliveryDestinationArn"],
+            "roleArn": target.get("RoleArn"),
+            "partitionKey": notification.partition_key,
+            "record": record(scope, notification, now),
+        }
+        # One outbox partition per destination and key: the order each consumer sees.
+        partition = f"notification/{target['Name']}/{notification.partition_key}"
+        items.append(OutboxItemIn(scope, CHANNEL, orjson.dumps(document).decode(), partition))
+    if items:
+        deliveries(hub).outbox.add_many(items, now, conn)
+        # The worker cannot run before this synchronous transaction commits and yields.
+        deliveries(hub).wake()
+    return len(items)
+
+
+def _destination(
+    hub: Hub, scope: Scope, event_type: str, conn: Connection
+) -> Mapping[str, Any] | None:
+    configuration = hub.store.get(scope, configurations.KIND, event_type, conn=conn)
+    if configuration is None:
+        return None
+    name = configuration.attrs["DestinationName"]
+    destination = hub.store.get(scope, destinations.KIND, name, conn=conn)
+    return None if destination is None else destination.attrs
+
+
+def deliveries(hub: Hub) -> Deliveries:
+    found: Deliveries = hub.components["deliveries"]
+    return found
+
+
+def start(hub: Hub) -> None:
+    sink = deliveries(hub)
+
+    async def deliver(item: OutboxItem) -> None:
+        document = orjson.loads(item.payload)
+        arn = str(document["destinationArn"])
+        try:
+            target = parse_arn(arn)
+        except ValueError:
+            raise DeliveryError(f"{arn} is not an ARN", retryable=False) from None
+        stream = target.resource
+        if target.service != "kinesis" or not stream.startswith("stream/"):
+            raise DeliveryError(f"{arn} is not a Kinesis stream ARN", retryable=False)
+        data = orjson.dumps(document["record"])
+        call = AwsCall(
+            "kinesis",
+            "put_record",
+            {
+                "StreamName": stream.removeprefix("stream/"),
+                "Data": data,
+                "PartitionKey": document["partitionKey"][:256],
+            },
+            region=target.region,
+        )
+        await sink.sinks.call(call)
+
+    sink.register(CHANNEL, deliver)

@@ -1,0 +1,93 @@
+"""Managed thing state (spec 6.5): stored from DEVICE_EVENT and DEVICE_COMMAND_RESPONSE
+attribute reports, served by GetManagedThingState with names from the Matter catalogue.
+
+`report` stores a MatterEndpoint's attribute values in the caller's transaction and returns
+the DEVICE_STATE notification when something changed (spec 11.14: DEVICE_STATE only when the
+stored state changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from thinghub.api import Handlers, Params, RequestContext, Result
+from thinghub.integrations import managed_things, notifications
+from thinghub.integrations.thing_model import (
+    ThingModel,
+    customer_endpoints,
+    normalized_value,
+    reported_values,
+)
+from thinghub.store import Resource, Scope
+from thinghub.store.device_state import DeviceStateStore, PropertyValue, Reported
+
+if TYPE_CHECKING:
+    from thinghub.hub import Hub
+
+SERVICE = "iot-managed-integrations"
+COMPONENT = "thing-state"
+
+
+def states(hub: Hub) -> DeviceStateStore:
+    store: DeviceStateStore = hub.components[COMPONENT]
+    return store
+
+
+def report(
+    hub: Hub,
+    scope: Scope,
+    thing: Resource,
+    model: ThingModel,
+    matter_endpoint: Mapping[str, Any],
+    now: float,
+    conn: Connection,
+    *,
+    trace_id: str | None = None,
+) -> tuple[list[dict[str, Any]], notifications.Notification | None]:
+    """Store the endpoint's attribute values; (the changed properties as customer-model
+    endpoints, the DEVICE_STATE notification or None when nothing changed)."""
+    values = []
+    for value in reported_values(matter_endpoint):
+        binding = model.by_cluster(value.endpoint_id, value.cluster_id)
+        normalized = normalized_value(binding, value.attribute_id, value.value)
+        values.append(Reported(value.endpoint_id, value.cluster_id, value.attribute_id, normalized))
+    changed = states(hub).report(scope, thing.id, values, now, conn)
+    if not changed:
+        return [], None
+    endpoints = customer_endpoints(
+        model,
+        (
+            PropertyValue(v.endpoint_id, v.cluster_id, v.attribute_id, v.value, now, now)
+            for v in changed
+        ),
+        notifications.timestamp,
+    )
+    payload = managed_things.thing_payload(thing)
+    if trace_id:
+        payload["traceId"] = trace_id
+    payload["endpoints"] = endpoints
+    notification = notifications.Notification(
+        notifications.DEVICE_STATE,
+        payload,
+        thing.id,
+        (managed_things.thing_arn(scope, thing.id),),
+    )
+    return endpoints, notification
+
+
+def get_managed_thing_state(ctx: RequestContext, params: Params) -> Result:
+    thing = managed_things.get_thing(ctx.hub.store, ctx.scope, params["ManagedThingId"])
+    values = states(ctx.hub).read(ctx.scope, thing.id)
+    model = ThingModel(thing.attrs)
+    return {"Endpoints": customer_endpoints(model, values, notifications.timestamp)}
+
+
+def register(handlers: Handlers) -> None:
+    handlers.register(SERVICE, "GetManagedThingState")(get_managed_thing_state)
+
+
+def start(hub: Hub) -> None:
+    hub.components[COMPONENT] = DeviceStateStore(hub.engine)
