@@ -15,6 +15,7 @@ from typing import Any
 from .errors import AcmeError
 
 FAN_MODES = ("off", "low", "medium", "high", "on", "auto")
+THERMOSTAT_MODES = ("off", "heat")  # Acme thermostats heat only (radiator valves)
 
 Validator = Callable[[str, Any], Any]
 
@@ -67,6 +68,11 @@ DEVICE_TYPES: dict[str, DeviceType] = {
     ),
     "fan": DeviceType({"mode": _enum(*FAN_MODES)}, {}, {"mode": "off"}),
     "thermometer": DeviceType({}, {"temperature": _number(-40, 125)}, {"temperature": 21.0}),
+    "thermostat": DeviceType(
+        {"mode": _enum(*THERMOSTAT_MODES), "setpoint": _number(7, 30)},
+        {"temperature": _number(-40, 125)},
+        {"mode": "heat", "setpoint": 20.0, "temperature": 20.0},
+    ),
 }
 
 
@@ -111,7 +117,7 @@ def public_device(device: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# Deterministic default seed: alice has one device of each type; bob has a plug.
+# Deterministic default seed: alice has a plug, a fan, a light and a thermometer; bob has a plug.
 DEFAULT_SEED: dict[str, Any] = {
     "users": [
         {

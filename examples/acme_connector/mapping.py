@@ -12,7 +12,10 @@ the wire (``"0x0006"``); here they are ints.
 - fan -> "Fan": Fan Control 0x0202 (FanMode 0x0000, 0..5 = off, low, medium, high, on, auto;
   FanModeSequence 0x0001);
 - thermometer -> "Temperature Sensor": Temperature Measurement 0x0402 (MeasuredValue 0x0000
-  in 0.01 C, MinMeasuredValue 0x0001, MaxMeasuredValue 0x0002); read-only.
+  in 0.01 C, MinMeasuredValue 0x0001, MaxMeasuredValue 0x0002); read-only;
+- thermostat -> "Thermostat": Thermostat 0x0201, heating only (LocalTemperature 0x0000 and
+  OccupiedHeatingSetpoint 0x0012 in 0.01 C, ControlSequenceOfOperation 0x001B = 2 heating
+  only, SystemMode 0x001C = 0 off or 4 heat; command SetpointRaiseLower 0x00).
 
 Attribute writes arrive as AWS's pseudo-command ``0xff01`` (``{"0xff01": {"0x0000": 3}}``:
 "set FanMode to 3", spec 6.3 and 11.3); a cluster given ``attributes`` instead of commands is
@@ -35,6 +38,9 @@ FAN_MODES = ("off", "low", "medium", "high", "on", "auto")  # index = Matter Fan
 FAN_MODE_SEQUENCE = 2  # FanModeSequenceEnum OffLowMedHighAuto
 MIN_LEVEL, MAX_LEVEL = 1, 254  # Level Control for lighting
 MIN_CENTI_CELSIUS, MAX_CENTI_CELSIUS = -4000, 12500  # Acme thermometers: -40..125 C
+MIN_SETPOINT, MAX_SETPOINT = 700, 3000  # Acme thermostats: 7..30 C, in 0.01 C
+HEATING_ONLY = 2  # ControlSequenceOfOperationEnum
+SYSTEM_MODES = {"off": 0, "heat": 4}  # Acme thermostat mode -> SystemModeEnum
 
 VendorCommand = dict[str, Any]  # a body for POST /api/devices/{id}/commands
 Values = dict[int, dict[int, Any]]  # cluster id -> attribute id -> value
@@ -81,9 +87,23 @@ TEMPERATURE_MEASUREMENT = Cluster(
     4,
     {0x0000: "MeasuredValue", 0x0001: "MinMeasuredValue", 0x0002: "MaxMeasuredValue"},
 )
+THERMOSTAT = Cluster(
+    0x0201,
+    "Thermostat",
+    "Thermostat",
+    6,
+    {
+        0x0000: "LocalTemperature",
+        0x0012: "OccupiedHeatingSetpoint",
+        0x001B: "ControlSequenceOfOperation",
+        0x001C: "SystemMode",
+    },
+    (0x00,),
+)
 
-# (cluster, command id, fields) -> the Acme command doing it
-Writer = Callable[[Cluster, int, dict[int, Any]], VendorCommand]
+# (cluster, command id, fields, the device's state so far) -> the Acme command doing it; the
+# state lets relative commands (SetpointRaiseLower) compute their target.
+Writer = Callable[[Cluster, int, dict[int, Any], dict[str, Any]], VendorCommand]
 
 
 @dataclass(frozen=True)
@@ -169,7 +189,9 @@ def _read_on_off(state: dict[str, Any]) -> dict[int, Any]:
     return {0x0000: state.get("power") == "on"}
 
 
-def _write_on_off(cluster: Cluster, command: int, fields: dict[int, Any]) -> VendorCommand:
+def _write_on_off(
+    cluster: Cluster, command: int, fields: dict[int, Any], state: dict[str, Any]
+) -> VendorCommand:
     if command == 0x00:
         return {"action": "set", "state": {"power": "off"}}
     if command == 0x01:
@@ -182,7 +204,9 @@ def _write_on_off(cluster: Cluster, command: int, fields: dict[int, Any]) -> Ven
     raise _unsupported(cluster, command)
 
 
-def _write_level(cluster: Cluster, command: int, fields: dict[int, Any]) -> VendorCommand:
+def _write_level(
+    cluster: Cluster, command: int, fields: dict[int, Any], state: dict[str, Any]
+) -> VendorCommand:
     if command in (0x00, 0x04, WRITE_ATTRIBUTES):  # MoveToLevel(WithOnOff): field 0 = Level
         if command == WRITE_ATTRIBUTES:
             _only_writable(cluster, fields, {0x0000})
@@ -198,11 +222,51 @@ def _write_level(cluster: Cluster, command: int, fields: dict[int, Any]) -> Vend
     raise _unsupported(cluster, command)
 
 
-def _write_fan(cluster: Cluster, command: int, fields: dict[int, Any]) -> VendorCommand:
+def _write_fan(
+    cluster: Cluster, command: int, fields: dict[int, Any], state: dict[str, Any]
+) -> VendorCommand:
     if command == WRITE_ATTRIBUTES:
         _only_writable(cluster, fields, {0x0000})
         mode = as_int(fields[0x0000], 0, len(FAN_MODES) - 1)
         return {"action": "set", "state": {"mode": FAN_MODES[mode]}}
+    raise _unsupported(cluster, command)
+
+
+def _read_thermostat(state: dict[str, Any]) -> dict[int, Any]:
+    return {
+        0x0000: round(float(state.get("temperature", 20.0)) * 100),
+        0x0012: round(float(state.get("setpoint", 20.0)) * 100),
+        0x001B: HEATING_ONLY,
+        0x001C: SYSTEM_MODES.get(state.get("mode", "heat"), 0),
+    }
+
+
+def _write_thermostat(
+    cluster: Cluster, command: int, fields: dict[int, Any], state: dict[str, Any]
+) -> VendorCommand:
+    if command == 0x00:  # SetpointRaiseLower: Mode 0x00 (0 heat, 1 cool, 2 both), Amount 0x01
+        if 0x0000 not in fields or 0x0001 not in fields:
+            raise MappingError("SetpointRaiseLower needs Mode (0x0000) and Amount (0x0001)")
+        mode = as_int(fields[0x0000], 0, 2)
+        if mode == 1:
+            raise MappingError("a heating-only thermostat has no cooling setpoint")
+        amount = as_int(fields[0x0001], -128, 127)  # steps of 0.1 C
+        current = round(float(state.get("setpoint", 20.0)) * 100)
+        # Matter clamps a raised or lowered setpoint to the limits rather than refusing it.
+        target = max(MIN_SETPOINT, min(MAX_SETPOINT, current + amount * 10))
+        return {"action": "set", "state": {"setpoint": target / 100}}
+    if command == WRITE_ATTRIBUTES:
+        _only_writable(cluster, fields, {0x0012, 0x001C})
+        patch: dict[str, Any] = {}
+        if 0x0012 in fields:
+            patch["setpoint"] = as_int(fields[0x0012], MIN_SETPOINT, MAX_SETPOINT) / 100
+        if 0x001C in fields:
+            system_mode = as_int(fields[0x001C], 0, 9)
+            modes = {value: name for name, value in SYSTEM_MODES.items()}
+            if system_mode not in modes:
+                raise MappingError(f"SystemMode {system_mode} is not off (0) or heat (4)")
+            patch["mode"] = modes[system_mode]
+        return {"action": "set", "state": patch}
     raise _unsupported(cluster, command)
 
 
@@ -266,6 +330,13 @@ KINDS: dict[str, DeviceKind] = {
                     0x0002: MAX_CENTI_CELSIUS,
                 }
             },
+        ),
+        DeviceKind(
+            "thermostat",
+            "Thermostat",
+            (THERMOSTAT,),
+            lambda state: {THERMOSTAT.id: _read_thermostat(state)},
+            {THERMOSTAT.id: _write_thermostat},
         ),
     )
 }
@@ -388,6 +459,7 @@ def plan_commands(device: dict[str, Any], endpoints: Any) -> CommandPlan:
     if not isinstance(endpoints, list) or not endpoints:
         raise MappingError("the command names no endpoints")
     plan = CommandPlan([], [])
+    state = dict(device["state"])  # as each planned command leaves it
     for endpoint in endpoints:
         if not isinstance(endpoint, dict) or str(endpoint.get("id")) != ENDPOINT_ID:
             identifier = endpoint.get("id") if isinstance(endpoint, dict) else endpoint
@@ -398,11 +470,13 @@ def plan_commands(device: dict[str, Any], endpoints: Any) -> CommandPlan:
         for entry in clusters:
             if not isinstance(entry, dict):
                 raise MappingError(f"{entry!r} is not a cluster")
-            _plan_cluster(kind, entry, plan)
+            _plan_cluster(kind, entry, plan, state)
     return plan
 
 
-def _plan_cluster(kind: DeviceKind, entry: dict[str, Any], plan: CommandPlan) -> None:
+def _plan_cluster(
+    kind: DeviceKind, entry: dict[str, Any], plan: CommandPlan, state: dict[str, Any]
+) -> None:
     cluster_id = parse_id(entry.get("id"))
     cluster = kind.cluster(cluster_id)
     if cluster is None:
@@ -419,5 +493,9 @@ def _plan_cluster(kind: DeviceKind, entry: dict[str, Any], plan: CommandPlan) ->
     for command, fields in requests:
         if writer is None:
             raise MappingError(f"{cluster.name} of a {kind.vendor_type} is read-only")
-        vendor = writer(cluster, WRITE_ATTRIBUTES if command is None else command, fields)
+        vendor = writer(cluster, WRITE_ATTRIBUTES if command is None else command, fields, state)
         plan.commands.append(PlannedCommand(cluster_id, command, fields, vendor))
+        if vendor.get("action") == "toggle":
+            state["power"] = "off" if state.get("power") == "on" else "on"
+        else:
+            state.update(vendor.get("state") or {})

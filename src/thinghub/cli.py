@@ -111,6 +111,36 @@ def serve(
     logging.getLogger("thinghub").info("thinghub stopped")
 
 
+@cli.command()
+def demo(
+    port: Annotated[
+        int, typer.Option(help="thinghub's port; 0 picks a free one (the banner says which)")
+    ] = DEFAULT_PORT,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its data and logs; emptied at each start")
+    ] = Path(".thinghub-demo"),
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Stop this many seconds after set-up", show_default="run until Ctrl-C"
+        ),
+    ] = None,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between two simulated device changes")
+    ] = 2.0,
+    quiet: Annotated[
+        bool, typer.Option(help="Only the set-up and the closing state, no live log")
+    ] = False,
+    color: Annotated[bool, typer.Option(help="Colour the output")] = True,
+) -> None:
+    """Run thinghub with a simulated vendor cloud and its connector: link, discover, command,
+    and watch device events flow, until Ctrl-C."""
+    from thinghub.demo import Options, run_demo
+
+    options = Options(port, data_dir, duration, interval, quiet=quiet, color=color)
+    raise typer.Exit(run_demo(options))
+
+
 @cli.command("models-path")
 def models_path_command() -> None:
     """Print the directory to put on AWS_DATA_PATH so boto3 can build IoT Events clients."""

@@ -28,6 +28,7 @@ DEVICES = [
     device("light", {"power": "off", "brightness": 1}),
     device("fan", {"mode": "auto"}),
     device("thermometer", {"temperature": -12.345}),
+    device("thermostat", {"mode": "heat", "setpoint": 21.5, "temperature": 19.25}),
 ]
 
 
@@ -149,3 +150,50 @@ def test_a_plan_lists_clusters_once_in_request_order() -> None:
         {"action": "set", "state": {"brightness": 100}},
         {"action": "set", "state": {"power": "on"}},
     ]
+
+
+def _thermostat_plan(*clusters: dict[str, Any]) -> list[dict[str, Any]]:
+    plan = mapping.plan_commands(DEVICES[4], [{"id": "1", "clusters": list(clusters)}])
+    return [p.vendor for p in plan.commands]
+
+
+def test_a_thermostat_reports_in_centi_celsius_and_system_modes() -> None:
+    (cluster,) = mapping.matter_endpoint(DEVICES[4])["clusters"]
+    assert cluster["id"] == "0x0201"
+    assert cluster["attributes"] == {"0x0000": 1925, "0x0012": 2150, "0x001b": 2, "0x001c": 4}
+    report = mapping.capability_report(DEVICES[4])["endpoints"][0]
+    assert report["deviceTypes"] == ["Thermostat"]
+    assert report["clusters"][0]["publicId"] == "matter.Thermostat@1.4"
+    assert report["clusters"][0]["commands"] == ["0x00"]
+
+
+def test_setpoint_raise_lower_moves_the_heating_setpoint_in_tenths() -> None:
+    raise_1c = {"id": "0x0201", "commands": {"0x00": {"0x0000": 0, "0x0001": 10}}}
+    assert _thermostat_plan(raise_1c) == [{"action": "set", "state": {"setpoint": 22.5}}]
+    # Each command starts where the one before it left the setpoint; limits clamp.
+    lower = {"id": "0x0201", "commands": [{"0x00": {"0x0000": 2, "0x0001": -128}}]}
+    twice = [{"0x00": {"0x0000": 0, "0x0001": 100}}, {"0x00": {"0x0000": 0, "0x0001": 100}}]
+    assert _thermostat_plan(lower) == [{"action": "set", "state": {"setpoint": 8.7}}]
+    assert _thermostat_plan({"id": "0x0201", "commands": twice})[-1]["state"] == {"setpoint": 30.0}
+
+
+def test_thermostat_writes_set_the_setpoint_and_system_mode() -> None:
+    write = {"id": "0x0201", "commands": {"0xff01": {"0x0012": 1850, "0x001c": 0}}}
+    assert _thermostat_plan(write) == [
+        {"action": "set", "state": {"setpoint": 18.5, "mode": "off"}}
+    ]
+
+
+@pytest.mark.parametrize(
+    "commands",
+    [
+        {"0x00": {"0x0000": 1, "0x0001": 5}},  # cooling: a heating-only thermostat has none
+        {"0x00": {"0x0001": 5}},
+        {"0xff01": {"0x001c": 3}},  # Cool is no system mode of a heating-only thermostat
+        {"0xff01": {"0x0012": 4000}},
+        {"0xff01": {"0x0000": 2000}},  # LocalTemperature is measured, not written
+    ],
+)
+def test_impossible_thermostat_commands_are_mapping_errors(commands: dict[str, Any]) -> None:
+    with pytest.raises(MappingError):
+        _thermostat_plan({"id": "0x0201", "commands": commands})

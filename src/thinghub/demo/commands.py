@@ -1,0 +1,108 @@
+"""The commands the demo sends to managed things, in managed integrations' data model: a
+capability (``matter.<Cluster>@1.4``) of endpoint ``"1"``, an action named after the Matter
+command (``On``, ``MoveToLevel``, ``SetpointRaiseLower``) or ``UpdateState`` with properties
+named after Matter attributes (``FanMode``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from thinghub.demo.household import FAN, LIGHT, PLUG, THERMOSTAT, Device
+
+ENDPOINT = "1"
+ON_OFF = "matter.OnOff@1.4"
+LEVEL = "matter.LevelControl@1.4"
+FAN_CONTROL = "matter.FanControl@1.4"
+THERMOSTAT_CLUSTER = "matter.Thermostat@1.4"
+
+# Capability names as the Matter clusters call themselves; the thing's own report wins.
+CAPABILITY_NAMES = {
+    ON_OFF: "On/Off",
+    LEVEL: "Level Control",
+    FAN_CONTROL: "Fan Control",
+    THERMOSTAT_CLUSTER: "Thermostat",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    device: Device
+    capability: str
+    action: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # how the live log shows it
+
+    def endpoints(self, capabilities: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """SendManagedThingCommand's ``Endpoints``; `capabilities` (by id) are the thing's own
+        capability entries, whose name and version the request repeats."""
+        own = capabilities.get(self.capability, {})
+        action: dict[str, Any] = {"name": self.action}
+        if self.parameters:
+            action["parameters"] = self.parameters
+        return [
+            {
+                "endpointId": ENDPOINT,
+                "capabilities": [
+                    {
+                        "id": self.capability,
+                        "name": own.get("name") or CAPABILITY_NAMES.get(self.capability, ""),
+                        "version": str(own.get("version") or "1"),
+                        "actions": [action],
+                    }
+                ],
+            }
+        ]
+
+    def describe(self) -> str:
+        return self.label or self.action
+
+
+def _level(percent: int) -> Command:
+    return Command(
+        LIGHT,
+        LEVEL,
+        "MoveToLevel",
+        {"Level": round(percent * 254 / 100), "TransitionTime": 0},
+        f"MoveToLevel Level = {round(percent * 254 / 100)} ({percent} %)",
+    )
+
+
+def _setpoint(tenths: int) -> Command:
+    # SetpointRaiseLower: Mode 0 is the heating setpoint; Amount in steps of 0.1 °C.
+    sign = "+" if tenths >= 0 else "-"
+    return Command(
+        THERMOSTAT,
+        THERMOSTAT_CLUSTER,
+        "SetpointRaiseLower",
+        {"Mode": 0, "Amount": tenths},
+        f"SetpointRaiseLower {sign}{abs(tenths) / 10:.1f} °C",
+    )
+
+
+def _fan(mode: int, name: str) -> Command:
+    return Command(
+        FAN, FAN_CONTROL, "UpdateState", {"FanMode": mode}, f"UpdateState FanMode = {name}"
+    )
+
+
+# Sent one after the other once the things exist.
+OPENING = (
+    Command(LIGHT, ON_OFF, "On", label="On"),
+    _level(80),
+    _fan(3, "High"),
+    _setpoint(15),
+    Command(PLUG, ON_OFF, "On", label="On"),
+)
+
+# One of these every few seconds while the demo runs, round and round.
+ROUTINE = (
+    _fan(1, "Low"),
+    Command(LIGHT, ON_OFF, "Toggle", label="Toggle"),
+    _setpoint(-10),
+    _level(40),
+    Command(PLUG, ON_OFF, "Toggle", label="Toggle"),
+    _fan(3, "High"),
+    Command(LIGHT, ON_OFF, "Toggle", label="Toggle"),
+    _setpoint(10),
+)
