@@ -67,10 +67,13 @@ class MotoServer:
                 self.process.wait()
 
 
-def start_moto_server(timeout: float = 30.0, attempts: int = 3) -> MotoServer:
-    """`python -m moto.server` on a free port of 127.0.0.1, once it answers HTTP."""
+def start_moto_server(
+    timeout: float = 30.0, attempts: int = 3, port: int | None = None
+) -> MotoServer:
+    """`python -m moto.server` on `port` (default: a free one) of 127.0.0.1, once it answers."""
+    chosen = port
     for _ in range(attempts):
-        port = free_port()
+        port = chosen or free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from thinghub.config import ConfigError, Settings
 from thinghub.events.actions import ActionSinks
 from thinghub.store import Outbox, OutboxItem
 
@@ -47,9 +48,25 @@ class _Channel:
     acknowledges: bool
 
 
-def backoff(attempts: int) -> float:
-    """Seconds before the next attempt after `attempts` failures: 1, 2, 4, ... up to 5 min."""
-    return float(min(MAX_BACKOFF_SECONDS, 2 ** max(0, attempts)))
+def backoff(attempts: int, ceiling: float = MAX_BACKOFF_SECONDS) -> float:
+    """Seconds before the next attempt after `attempts` failures: 1, 2, 4, ... up to
+    `ceiling` (5 minutes unless ``[deliveries] max_backoff_seconds`` says otherwise)."""
+    return float(min(ceiling, 2 ** max(0, min(attempts, 32))))
+
+
+def max_backoff_seconds(settings: Settings) -> float:
+    section = settings.raw.get("deliveries", {})
+    if not isinstance(section, dict):
+        raise ConfigError("[deliveries] must be a table")
+    unknown = sorted(set(section) - {"max_backoff_seconds"})
+    if unknown:
+        raise ConfigError(f"[deliveries] has no setting {unknown[0]!r}")
+    value = section.get("max_backoff_seconds", MAX_BACKOFF_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
+        raise ConfigError(
+            f"[deliveries] max_backoff_seconds must be a number of seconds >= 1, not {value!r}"
+        )
+    return float(value)
 
 
 class Deliveries:
@@ -57,6 +74,7 @@ class Deliveries:
 
     def __init__(self, hub: Hub) -> None:
         self.outbox = Outbox(hub.engine)
+        self.max_backoff = max_backoff_seconds(hub.settings)
         # Outgoing AWS calls (SNS, SQS, Lambda, Kinesis, ...) share one set of clients.
         self.sinks = ActionSinks(hub.settings)
         self._channels: dict[str, _Channel] = {}
@@ -91,7 +109,21 @@ class Deliveries:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._work.wait(), IDLE_SECONDS)
                 continue
-            await asyncio.gather(*(self.deliver(item) for item in items))
+            try:
+                await asyncio.gather(*(self.deliver(item) for item in items))
+            except asyncio.CancelledError:
+                # Shutting down: what is still in flight is due again at once for whoever
+                # runs next (this node after a restart, or another node), not after the lease.
+                self._release(items)
+                raise
+
+    def _release(self, items: list[OutboxItem]) -> None:
+        try:
+            self.outbox.release(((i.seq, i.claimed_until) for i in items), time.time())
+        except Exception:
+            log.exception(
+                "could not release %d outbox items; their leases will run out", len(items)
+            )
 
     async def deliver(self, item: OutboxItem) -> None:
         """One attempt at one claimed item."""
@@ -103,7 +135,7 @@ class Deliveries:
         except Exception as exc:
             retryable = getattr(exc, "retryable", True)
             attempts = item.attempts if retryable else item.attempts + PERMANENT_PENALTY
-            delay = backoff(attempts)
+            delay = backoff(attempts, self.max_backoff)
             now = time.time()
             self.outbox.failed(
                 item.seq, now, now + delay, str(exc)[:1000], lease_until=item.claimed_until

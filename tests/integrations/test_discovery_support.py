@@ -181,9 +181,13 @@ def linked_hub_fixture(
     *,
     kinesis: bool = False,
     command_timeout: float = 60,
+    kinesis_url: str | None = None,
+    extra_config: str = "",
 ) -> Any:
     """A module-scoped fixture; assign it: ``hub = linked_hub_fixture()``. With `kinesis`, a
-    moto server (`LinkedHub.moto`) receives thinghub's Kinesis notifications."""
+    moto server (`LinkedHub.moto`) receives thinghub's Kinesis notifications; `kinesis_url`
+    points them somewhere else (a Kinesis that is not there yet). `extra_config` is appended
+    to the config file."""
 
     @pytest.fixture(scope="module")
     def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkedHub]:
@@ -194,9 +198,12 @@ def linked_hub_fixture(
             f'"{SECRET_ARN}" = {{ clientId = "acme-client", clientSecret = "acme-secret" }}\n'
         )
         config = tmp / "thinghub.toml"
-        config.write_text(config_text(secrets_file, discovery_timeout, command_timeout))
+        config.write_text(
+            config_text(secrets_file, discovery_timeout, command_timeout) + extra_config
+        )
         moto = start_moto_server() if kinesis else None
-        env = {} if moto is None else kinesis_environment(moto.url)
+        url = moto.url if moto is not None else kinesis_url
+        env = {} if url is None else kinesis_environment(url)
         try:
             linked = LinkedHub(
                 start_thinghub(tmp / "data", config, acme, clock, env), acme, config, clock, env

@@ -261,6 +261,7 @@ class Demo:
         if thing is None:
             return
         self.tally.commands += 1
+        states.read(thing)  # the baseline: what the command changes shows against it
         try:
             trace = self.customer.send(thing, command)
         except ClientError as exc:

@@ -21,6 +21,7 @@ from thinghub.integrations import (
     discovery_devices,
     discovery_links,
     notifications,
+    thing_model,
 )
 from thinghub.integrations.errors import existing, invalid, not_found
 from thinghub.integrations.listing import list_page
@@ -275,6 +276,10 @@ def create_managed_thing(ctx: RequestContext, params: Params) -> Result:
             tags=params.get("Tags") or {},
             conn=conn,
         )
+        if attrs.get("MatterCapabilityReport"):
+            # What the device reported when it was found is its state until it reports more.
+            initial = thing_model.discovered_values(attrs["MatterCapabilityReport"])
+            ctx.hub.components["thing-state"].report(ctx.scope, thing_id, initial, now, conn)
         life_cycle(ctx.hub, ctx.scope, created, "CREATED", now, conn)
     return {"Id": thing_id, "Arn": arn_, "CreatedAt": now}
 

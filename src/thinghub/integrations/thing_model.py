@@ -178,6 +178,26 @@ def reported_values(matter_endpoint: Mapping[str, Any]) -> list[Reported]:
     return values
 
 
+def discovered_values(matter_report: Mapping[str, Any]) -> list[Reported]:
+    """The attribute values a discovery's capability report carries (its list form,
+    ``{"id", "value"}``): the device's state when it was found."""
+    values: list[Reported] = []
+    for endpoint in matter_report.get("endpoints", []):
+        for cluster in endpoint.get("clusters", []):
+            cluster_id = capabilities.matter_id(str(cluster["id"]))
+            binding_cluster = matter.cluster(cluster_id)
+            for attribute in cluster.get("attributes", []):
+                attribute_id = _raw_id(str(attribute.get("id", "")))
+                if attribute_id is None or "value" not in attribute:
+                    continue
+                value = attribute["value"]
+                known = binding_cluster.attributes.get(attribute_id) if binding_cluster else None
+                if known is not None and known.enum and isinstance(value, str):
+                    value = int(value) if _DECIMAL.fullmatch(value.strip()) else value
+                values.append(Reported(str(endpoint["id"]), cluster_id, attribute_id, value))
+    return values
+
+
 def _attribute_items(document: Any, cluster_id: int) -> Iterable[tuple[int, Any]]:
     if document is None:
         return []

@@ -163,6 +163,13 @@ _FAILED_FENCED = (
     .values(_FAILED_VALUES)
 )
 
+# A deliverer that stops gives its leases back: due now, as if never claimed.
+_RELEASE = (
+    sa.update(_o)
+    .where(_o.c.seq == sa.bindparam("s"), _o.c.claimed_until == sa.bindparam("lease"))
+    .values(next_attempt_at=sa.bindparam("now"), claimed_until=None)
+)
+
 _PENDING = sa.select(sa.func.count()).select_from(_o)
 _PENDING_IN_SCOPE = (
     sa.select(sa.func.count())
@@ -309,6 +316,15 @@ class Outbox:
             stmt = _FAILED_FENCED
         with self._run.writing(conn) as c:
             return self._run.rowcount(c, stmt, params) > 0
+
+    def release(self, leases: Iterable[tuple[int, float]], now: float) -> int:
+        """Give back claimed items, (seq, claimed_until) each, undelivered and without counting
+        an attempt (a stopping deliverer); how many were still ours."""
+        rows = [{"s": seq, "lease": lease, "now": now} for seq, lease in leases]
+        if not rows:
+            return 0
+        with self._run.writing(None) as c:
+            return self._run.many(c, _RELEASE, rows)
 
     def pending_count(self, scope: Scope | None = None, conn: Connection | None = None) -> int:
         """Items not yet delivered (waiting, due, leased or failing), in `scope` or in all."""

@@ -27,6 +27,13 @@ from thinghub.events.actions.settings import AwsSettings
 _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov")
 
 
+# One attempt per call: the outbox retries, with its own backoff, across restarts. A peer that
+# does not answer must not hold a delivery (or a shutdown) for botocore's default 60 s.
+_CONFIG = botocore.config.Config(
+    retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30
+)
+
+
 @dataclass(frozen=True)
 class AwsCall:
     """One SDK call: `getattr(client(service), method)(**params)`, then `check(response)`."""
@@ -86,12 +93,12 @@ class AwsClients:
             kwargs["region_name"] = region
         if self._settings.endpoint_url:
             kwargs["endpoint_url"] = self._settings.endpoint_url
-        client = session.client(service, **kwargs)
+        client = session.client(service, config=_CONFIG, **kwargs)
         if service == "iotsitewise" and not _is_aws_host(client.meta.endpoint_url):
             # SiteWise data calls prepend "data." to the host; a self-hosted or test endpoint
             # (an IP address, localhost) has no such name.
             client.close()
-            config = botocore.config.Config(inject_host_prefix=False)
+            config = _CONFIG.merge(botocore.config.Config(inject_host_prefix=False))
             client = session.client(service, config=config, **kwargs)
         return client
 
