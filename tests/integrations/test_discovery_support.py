@@ -63,6 +63,7 @@ backoff_max_seconds = 0.05
 "ack-connector" = "{HANDLERS}:ack_connector"
 "broken-connector" = "{HANDLERS}:broken_connector"
 "silent-connector" = "{HANDLERS}:silent_connector"
+"fan-high" = "examples.automations.handler:fan_high"
 
 [secrets]
 file = "{secrets_file}"

@@ -37,6 +37,10 @@ from thinghub.identities import Identity
 log = logging.getLogger("thinghub.connectors")
 
 
+# Lambda runs an asynchronous (Event) invocation up to three times when the function fails.
+ASYNC_ATTEMPTS = 3
+
+
 class ConnectorInvoker:
     def __init__(
         self,
@@ -89,6 +93,43 @@ class ConnectorInvoker:
                 continue
             return read_response(result, attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def is_local(self, lambda_arn: str) -> bool:
+        """Whether `[functions]` maps the ARN to a local handler."""
+        try:
+            ref = parse_function(lambda_arn)
+        except ValueError:
+            return False
+        return self.settings.functions.find(ref) is not None
+
+    async def invoke_event(
+        self, lambda_arn: str, event: Any, *, account_id: str, region: str
+    ) -> None:
+        """An asynchronous invocation (Lambda's InvocationType Event) of a local handler: the
+        caller is not told the function's result. As Lambda does for Event invocations, a
+        failing function is tried twice more; then the failure is logged and the event dropped.
+        """
+        ref = parse_function(lambda_arn)
+        handler = self.settings.functions.find(ref)
+        if handler is None:
+            raise ValueError(f"{lambda_arn} is not a local function")
+        local = LocalFunction(handler, ref, account_id, region)
+        for attempt in range(1, ASYNC_ATTEMPTS + 1):
+            try:
+                await self._pool.invoke(local, event, str(uuid.uuid4()))
+                return
+            except AttemptFailed as failure:
+                log.warning(
+                    "%s (event invocation), attempt %d of %d: %s (%s)",
+                    lambda_arn,
+                    attempt,
+                    ASYNC_ATTEMPTS,
+                    failure.message,
+                    failure.kind,
+                )
+                if attempt < ASYNC_ATTEMPTS:
+                    await asyncio.sleep(self.settings.backoff(attempt - 1))
+        log.error("%s: event dropped after %d failed attempts", lambda_arn, ASYNC_ATTEMPTS)
 
     async def _attempt(
         self,

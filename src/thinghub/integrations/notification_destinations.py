@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from thinghub.api import Handlers, Params, RequestContext, Result
+from thinghub.events.control.kinds import INPUT
+from thinghub.integrations import notifications
 from thinghub.integrations.errors import existing, invalid
 from thinghub.integrations.listing import list_page
 from thinghub.store import AlreadyExists, Resource
@@ -44,8 +46,25 @@ def _summary(resource: Resource) -> dict[str, Any]:
     return {m: resource.attrs[m] for m in _SUMMARY if m in resource.attrs}
 
 
+def _check_arn(ctx: RequestContext, arn: str) -> None:
+    """A Kinesis stream, or an IoT Events input of the caller's account and region that exists
+    (its records then drive detectors)."""
+    try:
+        _, target = notifications.target_of(arn)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    if target.service != "iotevents":
+        return
+    if (target.account_id, target.region) != (ctx.account_id, ctx.region):
+        raise invalid(f"{arn}: an IoT Events input must be in this account and region")
+    name = target.resource.removeprefix("input/")
+    if ctx.hub.store.get(ctx.scope, INPUT, name) is None:
+        raise invalid(f"{arn}: IoT Events input {name} does not exist")
+
+
 def create_destination(ctx: RequestContext, params: Params) -> Result:
     name = params["Name"]
+    _check_arn(ctx, params["DeliveryDestinationArn"])
     attrs: dict[str, Any] = {
         "Name": name,
         "DeliveryDestinationArn": params["DeliveryDestinationArn"],
@@ -71,6 +90,8 @@ def get_destination(ctx: RequestContext, params: Params) -> Result:
 def update_destination(ctx: RequestContext, params: Params) -> Result:
     store = ctx.hub.store
     name = params["Name"]
+    if "DeliveryDestinationArn" in params:
+        _check_arn(ctx, params["DeliveryDestinationArn"])
     with store.transaction() as conn:
         resource = existing(store, ctx.scope, KIND, name, RESOURCE_TYPE, conn=conn)
         attrs = dict(resource.attrs)

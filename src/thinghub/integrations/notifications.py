@@ -11,7 +11,11 @@ record is made, so records keep going where they were meant to go even if the co
 changes while they wait.
 
 Kinesis destinations get one `PutRecord` per record through boto3 (so ``AWS_ENDPOINT_URL_KINESIS``
-and the ``[aws]`` section apply), with the record's partition key.
+and the ``[aws]`` section apply), with the record's partition key. A destination naming an IoT
+Events input of the same account (``arn:aws:iotevents:<region>:<account>:input/<name>``) gets
+each record as a message of that input, evaluated by the detector runtime in the transaction
+that removes it from the outbox: exactly once, even across a restart. The message is the record
+itself, its ``messageId`` the record's.
 """
 
 from __future__ import annotations
@@ -27,16 +31,19 @@ from sqlalchemy.engine import Connection
 
 from thinghub.events.actions import DeliveryError
 from thinghub.events.actions.aws import AwsCall
+from thinghub.events.control.kinds import INPUT
+from thinghub.events.runtime import codec
 from thinghub.integrations import notification_configurations as configurations
 from thinghub.integrations import notification_destinations as destinations
 from thinghub.store import OutboxItem, OutboxItemIn, Scope
-from thinghub.store.ids import parse_arn
+from thinghub.store.ids import Arn, parse_arn
 
 if TYPE_CHECKING:
     from thinghub.deliveries import Deliveries
     from thinghub.hub import Hub
 
-CHANNEL = "mi-notification"
+CHANNEL = "mi-notification"  # to a Kinesis stream
+INPUT_CHANNEL = "mi-notification-input"  # into an IoT Events input of the same account
 SOURCE = "aws.iotmanagedintegrations"
 RECORD_VERSION = "1.0"
 
@@ -94,16 +101,21 @@ def notify(
         target = targets[event_type]
         if target is None:
             continue
+        try:
+            channel, _ = target_of(str(target["DeliveryDestinationArn"]))
+        except ValueError:
+            channel = CHANNEL  # made before ARNs were checked: fails (and waits) visibly
         document = {
             "destinationName": target["Name"],
             "destinationArn": target["DeliveryDestinationArn"],
             "roleArn": target.get("RoleArn"),
             "partitionKey": notification.partition_key,
+            "madeAtMs": int(now * 1000),
             "record": record(scope, notification, now),
         }
         # One outbox partition per destination and key: the order each consumer sees.
         partition = f"notification/{target['Name']}/{notification.partition_key}"
-        items.append(OutboxItemIn(scope, CHANNEL, orjson.dumps(document).decode(), partition))
+        items.append(OutboxItemIn(scope, channel, orjson.dumps(document).decode(), partition))
     if items:
         deliveries(hub).outbox.add_many(items, now, conn)
         # The worker cannot run before this synchronous transaction commits and yields.
@@ -127,30 +139,60 @@ def deliveries(hub: Hub) -> Deliveries:
     return found
 
 
+def target_of(arn: str) -> tuple[str, Arn]:
+    """The channel of a destination ARN: a Kinesis stream, or an IoT Events input; ValueError
+    for anything else."""
+    parsed = parse_arn(arn)
+    if parsed.service == "kinesis" and parsed.resource.startswith("stream/"):
+        return CHANNEL, parsed
+    if parsed.service == "iotevents" and parsed.resource.startswith("input/"):
+        return INPUT_CHANNEL, parsed
+    raise ValueError(f"{arn} is neither a Kinesis stream nor an IoT Events input ARN")
+
+
 def start(hub: Hub) -> None:
     sink = deliveries(hub)
 
-    async def deliver(item: OutboxItem) -> None:
+    async def to_kinesis(item: OutboxItem) -> None:
         document = orjson.loads(item.payload)
         arn = str(document["destinationArn"])
         try:
-            target = parse_arn(arn)
-        except ValueError:
-            raise DeliveryError(f"{arn} is not an ARN", retryable=False) from None
-        stream = target.resource
-        if target.service != "kinesis" or not stream.startswith("stream/"):
-            raise DeliveryError(f"{arn} is not a Kinesis stream ARN", retryable=False)
-        data = orjson.dumps(document["record"])
+            _, target = target_of(arn)
+        except ValueError as exc:
+            raise DeliveryError(str(exc), retryable=False) from None
         call = AwsCall(
             "kinesis",
             "put_record",
             {
-                "StreamName": stream.removeprefix("stream/"),
-                "Data": data,
+                "StreamName": target.resource.removeprefix("stream/"),
+                "Data": orjson.dumps(document["record"]),
                 "PartitionKey": document["partitionKey"][:256],
             },
             region=target.region,
         )
         await sink.sinks.call(call)
 
-    sink.register(CHANNEL, deliver)
+    async def to_input(item: OutboxItem) -> None:
+        """Into the detector runtime, evaluated and dropped in one transaction."""
+        from thinghub.events.runtime.engine import Message
+        from thinghub.events.runtime.service import EventsRuntime
+
+        document = orjson.loads(item.payload)
+        _, target = target_of(str(document["destinationArn"]))
+        record = document["record"]
+        runtime: EventsRuntime = hub.components["events"]
+        input_name = target.resource.removeprefix("input/")
+        if hub.store.get(item.scope, INPUT, input_name) is None:
+            # Deleted since: the record waits (retried) until the input is back.
+            raise DeliveryError(f"IoT Events input {input_name} does not exist", retryable=False)
+        message = Message(
+            message_id=record["messageId"],
+            input_name=input_name,
+            # Decimal numbers, as BatchPutMessage payloads are read.
+            payload=codec.loads(orjson.dumps(record)),
+            event_time_ms=int(document.get("madeAtMs") or 0),
+        )
+        runtime.evaluate_item(item, message)
+
+    sink.register(CHANNEL, to_kinesis)
+    sink.register(INPUT_CHANNEL, to_input, acknowledges=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 
 from thinghub.clock import ManualClock
+from thinghub.events.actions.aws_lambda import lambda_call
 from thinghub.events.control import catalog
 from thinghub.events.control.catalog import DetectorModelVersion
 from thinghub.events.runtime import codec
@@ -127,7 +129,18 @@ class EventsRuntime:
             await asyncio.sleep(delay)
 
     async def _deliver_action(self, item: OutboxItem) -> None:
-        await self.deliveries.sinks.deliver(action_of(item.payload))
+        delivery = action_of(item.payload)
+        if delivery.type == "lambda":
+            # A function `[functions]` maps runs as a local handler, as connectors do.
+            invoker = self.hub.components.get("connectors")
+            arn = str(delivery.fields.get("functionArn", ""))
+            if invoker is not None and invoker.is_local(arn):
+                event = json.loads(lambda_call(delivery).params["Payload"])
+                await invoker.invoke_event(
+                    arn, event, account_id=item.scope.account_id, region=item.scope.region
+                )
+                return
+        await self.deliveries.sinks.deliver(delivery)
 
     async def _deliver_input(self, item: OutboxItem) -> None:
         """An iotEvents action: evaluate its message and drop the item in one transaction."""
@@ -139,6 +152,12 @@ class EventsRuntime:
             payload=codec.loads(text) if text else {},
             event_time_ms=int(document.get("eventTimeMs") or 0),
         )
+
+        self.evaluate_item(item, message)
+
+    def evaluate_item(self, item: OutboxItem, message: Message) -> None:
+        """Evaluate an outbox item's message and drop the item in one transaction: exactly
+        once, whatever crashes when."""
 
         def evaluate_and_drop(conn: Connection) -> None:
             self.engine.put_messages(item.scope, [message], self.hub.clock.now(), conn)
