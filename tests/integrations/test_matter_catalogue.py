@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,7 +172,7 @@ def test_catalogue_objects_are_frozen_and_hashable() -> None:
     assert len({fan, _cluster(0x0006), fan}) == 2
 
 
-def test_lazy_and_without_native_code() -> None:
+def test_lazy_and_without_native_code(tmp_path: Path) -> None:
     # Importing the module must not import the SDK objects (two seconds, ~40 MB), and building
     # the catalogue must not load the SDK's native controller (chip.native, ChipStack).
     script = textwrap.dedent(
@@ -186,7 +188,19 @@ def test_lazy_and_without_native_code() -> None:
         assert importlib.util.find_spec("chip.clusters").origin in (None, "namespace")
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    environment = {**os.environ, "THINGHUB_CACHE_DIR": str(tmp_path)}  # empty: a real build
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120, env=environment)
+    # The next process reads the cache the first one wrote, without importing the SDK at all.
+    cached = textwrap.dedent(
+        """
+        import sys
+        from thinghub.integrations import matter
+        matter.load()
+        assert matter.cluster(0x0202).attributes[0].name == "FanMode"
+        assert not [m for m in sys.modules if m.startswith("chip")]
+        """
+    )
+    subprocess.run([sys.executable, "-c", cached], check=True, timeout=120, env=environment)
 
 
 # ----- capability reports -----------------------------------------------------------------
@@ -287,3 +301,24 @@ def test_vendor_clusters_pass_through_by_id() -> None:
         "events": ["0x01"],
     }
     assert (breeze["id"], breeze["name"]) == ("matter.AcmeBreeze@1.4", "Acme Breeze")
+
+
+def test_the_disk_cache_holds_the_same_catalogue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thinghub.integrations import matter_cache
+
+    monkeypatch.setenv("THINGHUB_CACHE_DIR", str(tmp_path))
+    built = matter._from_library()
+    assert matter_cache.read() is None
+    matter_cache.write(built)
+    (written,) = tmp_path.iterdir()
+    assert written.name.startswith("matter-catalogue-")
+    cached = matter_cache.read()
+    assert cached == built
+    fan = next(c for c in cached or [] if c.id == 0x0202)
+    assert fan.attribute_by_name("fanmode") is not None
+    assert fan.attributes[0x0000].enum is not None and fan.attributes[0x0000].enum[3] == "High"
+    # A damaged cache is ignored (and rebuilt by the next process that builds).
+    written.write_text("{not json")
+    assert matter_cache.read() is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from thinghub.api import Handlers
@@ -12,6 +13,7 @@ from thinghub.integrations import (
     connector_events,
     device_discoveries,
     managed_things,
+    matter,
     notification_configurations,
     notification_destinations,
     notifications,
@@ -54,6 +56,9 @@ def start(hub: Hub) -> None:
     )
     hub.components["connectors"] = invoker
     hub.add_async_closer(invoker.close)
+    # Off the event loop: the first request that names a capability should not wait for it
+    # (milliseconds from the disk cache, seconds the first time on a machine).
+    threading.Thread(target=matter.load, name="matter-catalogue", daemon=True).start()
     notifications.start(hub)
     thing_state.start(hub)
     thing_commands.start(hub)

@@ -7,8 +7,9 @@ the SDK rather than a table kept by hand.
 
 Cost: importing ``chip.clusters.Objects`` takes about two seconds and some 40 MB, because the
 module defines every cluster as dataclasses. Nothing is imported until the first lookup, and the
-catalogue is built once per process. ``load()`` lets a server pay that at start-up instead of in
-its first request.
+catalogue is built once per process, and cached on disk (`matter_cache`) so that later processes
+read it in milliseconds. ``load()`` lets a server pay that at start-up instead of in its first
+request.
 
 Native code: in the full Matter SDK, ``chip/__init__.py`` and ``chip/clusters/__init__.py`` load
 the native controller library. The clusters wheel ships neither file, so ``chip`` and
@@ -207,6 +208,22 @@ def _catalogue() -> _Catalogue:
 
 
 def _build() -> _Catalogue:
+    # Lazily: the cache module needs this module's types.
+    from thinghub.integrations import matter_cache
+
+    clusters = matter_cache.read()
+    if clusters is None:
+        clusters = _from_library()
+        matter_cache.write(clusters)
+    return _Catalogue(
+        by_id=MappingProxyType({c.id: c for c in clusters}),
+        by_schema_name=_name_index((c.schema_name, c) for c in clusters),
+        ordered=tuple(clusters),
+    )
+
+
+def _from_library() -> list[MatterCluster]:
+    """The catalogue read from the SDK's cluster objects (slow: see the module's docstring)."""
     objects = importlib.import_module("chip.clusters.Objects")
     cluster_base = importlib.import_module("chip.clusters.ClusterObjects").Cluster
     writable = _writable_attributes()
@@ -218,11 +235,7 @@ def _build() -> _Catalogue:
         if isinstance(source, type) and issubclass(source, cluster_base):
             clusters.append(_cluster(source, writable, enums))
     clusters.sort(key=lambda c: c.id)
-    return _Catalogue(
-        by_id=MappingProxyType({c.id: c for c in clusters}),
-        by_schema_name=_name_index((c.schema_name, c) for c in clusters),
-        ordered=tuple(clusters),
-    )
+    return clusters
 
 
 def _cluster(
