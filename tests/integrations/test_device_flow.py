@@ -555,3 +555,28 @@ def test_unknown_device_and_unlinked_user(hub: LinkedHub, things: Things) -> Non
             UserId="alice",
             TraceId="no-such-trace",
         )
+
+
+def test_a_refused_activation_is_reported(hub: LinkedHub, things: Things) -> None:
+    linked = hub.link("refusing-connector", user="bob", expect="FAILED")
+    documents = things.stream.wait_for(
+        _waiting_for("CONNECTOR_ERROR_REPORT", accountAssociationId=linked.association_id)
+    )
+    (report,) = _of(documents, "CONNECTOR_ERROR_REPORT", accountAssociationId=linked.association_id)
+    assert report["payload"]["operationName"] == "AWS.ActivateUser"
+    assert report["payload"]["cloudConnectorId"] == linked.connector_id
+    assert report["payload"]["errorCode"] == "non_2xx"
+    states = [
+        d["payload"]["associationState"]
+        for d in _of(documents, "ACCOUNT_ASSOCIATION", accountAssociationId=linked.association_id)
+    ]
+    assert states[0] == "ASSOCIATION_IN_PROGRESS"
+    things.stream.wait_for(
+        lambda ds: (
+            "ASSOCIATION_FAILED"
+            in [
+                d["payload"]["associationState"]
+                for d in _of(ds, "ACCOUNT_ASSOCIATION", accountAssociationId=linked.association_id)
+            ]
+        )
+    )

@@ -36,3 +36,10 @@ def silent_connector(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event["payload"]["operationName"] in ("AWS.DiscoverDevices", "AWS.SendCommand"):
         return _respond(200, "received")
     return acme.lambda_handler(event, context)
+
+
+def refusing_connector(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Refuses AWS.ActivateUser (a final failure: not retried)."""
+    if event["payload"]["operationName"] == "AWS.ActivateUser":
+        return _respond(403, "this user may not use the connector")
+    return acme.lambda_handler(event, context)

@@ -63,6 +63,7 @@ backoff_max_seconds = 0.05
 "ack-connector" = "{HANDLERS}:ack_connector"
 "broken-connector" = "{HANDLERS}:broken_connector"
 "silent-connector" = "{HANDLERS}:silent_connector"
+"refusing-connector" = "{HANDLERS}:refusing_connector"
 "fan-high" = "examples.automations.handler:fan_high"
 
 [secrets]
@@ -127,8 +128,11 @@ class LinkedHub:
         )
         return str(created["Id"])
 
-    def link(self, function: str = "acme-connector", user: str = "alice") -> Linked:
-        """A new connector, destination and association for `function`, linked as `user`."""
+    def link(
+        self, function: str = "acme-connector", user: str = "alice", *, expect: str = "SUCCEEDED"
+    ) -> Linked:
+        """A new connector, destination and association for `function`, linked as `user`
+        (or ending in ``ASSOCIATION_<expect>``)."""
         connector_id = self.connector(function)
         destination_id = self.mi.create_connector_destination(
             Name=f"acme-{uuid.uuid4().hex[:8]}",
@@ -152,7 +156,7 @@ class LinkedHub:
         deadline = time.monotonic() + 30
         while True:
             state = self.mi.get_account_association(AccountAssociationId=association_id)
-            if state["AssociationState"] == "ASSOCIATION_SUCCEEDED":
+            if state["AssociationState"] == f"ASSOCIATION_{expect}":
                 break
             assert state["AssociationState"] == "ASSOCIATION_IN_PROGRESS", state
             assert time.monotonic() < deadline, state

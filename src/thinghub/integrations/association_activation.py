@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from thinghub.connectors.envelope import ACTIVATE_USER, DEACTIVATE_USER, envelope
 from thinghub.connectors.responses import ConnectorError
-from thinghub.integrations import association_schedule, cloud_connectors, oauth_client
+from thinghub.integrations import (
+    association_schedule,
+    cloud_connectors,
+    connector_errors,
+    oauth_client,
+)
 from thinghub.integrations.association_records import (
     ATTR_CONNECTOR,
     ATTR_DESTINATION,
@@ -202,6 +207,9 @@ async def _activate(hub: Hub, scope: Scope, association: Resource, auth: dict[st
             region=scope.region,
         )
     except ConnectorError as exc:
+        connector_errors.notify(
+            hub, scope, connector_id, ACTIVATE_USER, exc, accountAssociationId=association.id
+        )
         raise StepFailed("server_error", f"AWS.ActivateUser failed {exc}") from None
     user_id = answer.payload.get("userId")
     if (
@@ -272,6 +280,9 @@ async def deactivate(hub: Hub, scope: Scope, association: Resource) -> None:
             "AWS.DeactivateUser for account association %s failed (%s); deleting it anyway",
             association.id,
             exc,
+        )
+        connector_errors.notify(
+            hub, scope, connector_id, DEACTIVATE_USER, exc, accountAssociationId=association.id
         )
     except Exception:
         # Whatever went wrong (a token that no longer opens, say), the deletion goes on.

@@ -6,11 +6,14 @@ non-2xx ACK), or when a command's response never arrives in time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thinghub.connectors.responses import ConnectorError
 from thinghub.integrations import notifications
 from thinghub.store import Scope, arn
+
+if TYPE_CHECKING:
+    from thinghub.hub import Hub
 
 
 def report(
@@ -50,3 +53,17 @@ def report(
 
 def _arn(scope: Scope, resource: str) -> str:
     return arn("iotmanagedintegrations", scope.region, scope.account_id, resource)
+
+
+def notify(
+    hub: Hub,
+    scope: Scope,
+    connector_id: str,
+    operation: str,
+    error: ConnectorError | str,
+    **context: Any,
+) -> None:
+    """Record one connector failure in a transaction of its own (nothing else changed)."""
+    notification = report(scope, connector_id, operation, error, **context)
+    with hub.store.transaction() as conn:
+        notifications.notify(hub, scope, [notification], hub.clock.now(), conn)
