@@ -35,6 +35,7 @@ from thinghub.integrations.thing_model import (
     ThingModel,
     customer_endpoints,
     customer_events,
+    model_of,
     normalized_value,
     reported_values,
 )
@@ -137,7 +138,7 @@ def _device_event(ctx: RequestContext, connector_id: str, params: Params) -> Non
                 "DEVICE_EVENT for user %s of %s dropped: not linked", params["UserId"], connector_id
             )
             return
-        model = ThingModel(thing.attrs)
+        model = model_of(thing)
         now = hub.clock.now()
         _, state = thing_state.report(
             hub, ctx.scope, thing, model, endpoint, now, conn, trace_id=params.get("TraceId")
@@ -174,7 +175,7 @@ def _command_request(ctx: RequestContext, connector_id: str, params: Params) -> 
         thing = _find_thing(ctx, connector_id, params["UserId"], params["ConnectorDeviceId"], conn)
         if thing is None:
             return
-        model = ThingModel(thing.attrs)
+        model = model_of(thing)
         payload = _common(thing, params)
         payload["commands"] = _named_commands(model, endpoint)
         payload["matterEndpoint"] = endpoint
@@ -240,7 +241,7 @@ def _command_response(ctx: RequestContext, connector_id: str, params: Params) ->
             log.info("response to %s ignored: the command is %s already", trace_id, command.status)
             return
         now = hub.clock.now()
-        model = ThingModel(thing.attrs)
+        model = model_of(thing)
         endpoints: list[dict[str, Any]] = []
         records: list[notifications.Notification] = []
         if params.get("MatterEndpoint"):

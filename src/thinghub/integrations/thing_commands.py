@@ -41,9 +41,9 @@ from thinghub.integrations import (
 from thinghub.integrations.errors import invalid
 from thinghub.integrations.settings import seconds_setting
 from thinghub.integrations.thing_model import (
-    ThingModel,
     Translated,
     customer_endpoints,
+    model_of,
     translate,
 )
 from thinghub.store import Resource, Scope
@@ -145,7 +145,7 @@ async def send_managed_thing_command(ctx: RequestContext, params: Params) -> Res
     association = discovery_links.existing_association(store, ctx.scope, association_id)
     discovery_links.usable(association, "ValidationException")
     connector = discovery_links.connector_of(store, ctx.scope, association)
-    model = ThingModel(thing.attrs)
+    model = model_of(thing)
     endpoints = _with_action_trace_ids(params["Endpoints"])
     translated = translate(model, endpoints)
     auth: dict[str, Any] = {}
@@ -220,7 +220,7 @@ def _reads(hub: Hub, scope: Scope, thing: Resource, translated: Translated) -> l
     """ReadState answers: the stored values of the properties asked for."""
     if not translated.reads:
         return []
-    model = ThingModel(thing.attrs)
+    model = model_of(thing)
     values = thing_state.states(hub).read(scope, thing.id)
     wanted = []
     for binding, names in translated.reads:

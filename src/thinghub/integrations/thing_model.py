@@ -18,6 +18,7 @@ from typing import Any
 
 from thinghub.integrations import capabilities, matter
 from thinghub.integrations.errors import invalid
+from thinghub.store import Resource
 from thinghub.store.device_state import PropertyValue, Reported
 
 UPDATE_STATE = "UpdateState"
@@ -161,6 +162,22 @@ class ThingModel:
                 if _bare(binding.capability_id) == wanted:
                     return binding
         return None
+
+
+_MODELS: dict[tuple[str, int], ThingModel] = {}
+_MODELS_MAX = 4096
+
+
+def model_of(thing: Resource) -> ThingModel:
+    """The thing's model, built once per version of the thing (its reports only change with
+    UpdateManagedThing, which bumps the version); device events read it on every message."""
+    key = (thing.arn or thing.id, thing.version)  # the ARN names account and region too
+    model = _MODELS.get(key)
+    if model is None:
+        if len(_MODELS) >= _MODELS_MAX:
+            _MODELS.clear()  # crude, but bounded; rebuilding is cheap next to a leak
+        model = _MODELS[key] = ThingModel(thing.attrs)
+    return model
 
 
 # ----- connector -> customer ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from thinghub.integrations import managed_things, notifications
 from thinghub.integrations.thing_model import (
     ThingModel,
     customer_endpoints,
+    model_of,
     normalized_value,
     reported_values,
 )
@@ -81,7 +82,7 @@ def report(
 def get_managed_thing_state(ctx: RequestContext, params: Params) -> Result:
     thing = managed_things.get_thing(ctx.hub.store, ctx.scope, params["ManagedThingId"])
     values = states(ctx.hub).read(ctx.scope, thing.id)
-    model = ThingModel(thing.attrs)
+    model = model_of(thing)
     return {"Endpoints": customer_endpoints(model, values, notifications.timestamp)}
 
 
