@@ -37,6 +37,17 @@ MOSQUITTO_PORT = 1883
 REGION = "us-east-1"
 
 
+def wait_until(call: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30) -> Any:
+    """`call()` again and again until `done(value)`; the value, or AssertionError at `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = call()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"gave up waiting: {value}"
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (nor, usually, a moment later)."""
     with socket.socket() as sock:

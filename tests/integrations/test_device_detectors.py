@@ -8,7 +8,6 @@ restarts in the middle; nothing is lost and nothing is evaluated twice.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -22,19 +21,9 @@ from tests.integrations.test_discovery_support import (
     all_discovered,
     linked_hub_fixture,
 )
-from tests.peers import REGION
+from tests.peers import REGION, wait_until
 
 hub = linked_hub_fixture()
-
-
-def _wait(call: Any, done: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = call()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"gave up waiting: {value}"
-        time.sleep(0.1)
 
 
 def _acme(hub: LinkedHub, device_id: str, **patch: Any) -> dict[str, Any]:
@@ -86,7 +75,7 @@ def test_too_hot_sensor_turns_the_fan_to_high_across_a_restart(hub: LinkedHub) -
     # A mild reading: the sensor's detectors start, nothing happens.
     _report(hub, linked.connector_id, _acme(hub, "acme-sensor-001", temperature=22.5))
     events_data = make_client(hub.server, "iotevents-data")
-    normal = _wait(
+    normal = wait_until(
         lambda: _detector(events_data, "too-hot", sensor), lambda d: d is not None, timeout=20
     )
     assert normal["state"]["stateName"] == "Normal"
@@ -96,7 +85,7 @@ def test_too_hot_sensor_turns_the_fan_to_high_across_a_restart(hub: LinkedHub) -
     hub.restart()
     events_data = make_client(hub.server, "iotevents-data")
 
-    fan = _wait(lambda: _acme(hub, "acme-fan-001")["state"]["mode"], lambda m: m == "high")
+    fan = wait_until(lambda: _acme(hub, "acme-fan-001")["state"]["mode"], lambda m: m == "high")
     assert fan == "high"
     hot = _detector(events_data, "too-hot", sensor)
     assert hot is not None and hot["state"]["stateName"] == "TooHot"
@@ -106,13 +95,13 @@ def test_too_hot_sensor_turns_the_fan_to_high_across_a_restart(hub: LinkedHub) -
         state = hub.mi.get_managed_thing_state(ManagedThingId=things["acme-fan-001"])
         return state["Endpoints"][0]["capabilities"][0]["properties"]["FanMode"]["valueName"]
 
-    assert _wait(fan_mode, lambda name: name == "High") == "High"
+    assert wait_until(fan_mode, lambda name: name == "High") == "High"
 
     # Every device that reported has a heartbeat detector; a quiet sensor goes Offline.
     online = _detector(events_data, "device-heartbeat", sensor)
     assert online is not None and online["state"]["stateName"] == "Online"
     hub.advance(121)
-    offline = _wait(
+    offline = wait_until(
         lambda: _detector(events_data, "device-heartbeat", sensor),
         lambda d: d is not None and d["state"]["stateName"] == "Offline",
     )

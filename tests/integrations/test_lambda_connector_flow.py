@@ -8,9 +8,7 @@ unmodified reference handler, which calls thinghub back with `SendConnectorEvent
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +16,7 @@ from examples.acme_connector import handler as acme_handler
 
 from tests.conftest import REGION, RunningServer, make_client, start_server
 from tests.examples.conftest import AcmeCloud, start_acme_cloud
-from tests.peers import RecordedRequest, StubHttpServer, StubResponse
+from tests.peers import RecordedRequest, StubHttpServer, StubResponse, wait_until
 
 FUNCTION = "acme-remote-connector"
 LAMBDA_ARN = f"arn:aws:lambda:{REGION}:000000000000:function:{FUNCTION}"
@@ -70,16 +68,6 @@ def flow(
             acme.stop()
 
 
-def _wait(call: Any, done: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = call()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"gave up waiting: {value}"
-        time.sleep(0.1)
-
-
 def test_link_and_discover_through_lambda_invoke(
     flow: tuple[RunningServer, AcmeCloud, LambdaEndpoint],
 ) -> None:
@@ -118,7 +106,7 @@ def test_link_and_discover_through_lambda_invoke(
     discovery = mi.start_device_discovery(
         DiscoveryType="CLOUD", AccountAssociationId=association["AccountAssociationId"]
     )["Id"]
-    _wait(
+    wait_until(
         lambda: mi.get_device_discovery(Identifier=discovery)["Status"],
         lambda status: status == "SUCCEEDED",
     )

@@ -9,6 +9,7 @@ import weakref
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from thinghub.background import BackgroundTasks
 from thinghub.events.actions.settings import aws_settings
 from thinghub.integrations.oauth_settings import OAuthSettings, oauth_settings
 from thinghub.integrations.secrets import SecretReader
@@ -39,7 +40,7 @@ class AssociationRuntime:
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks()
 
     @property
     def redirect_uri(self) -> str:
@@ -62,24 +63,14 @@ class AssociationRuntime:
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run `work` in the background; it is cancelled at shutdown."""
-        task = asyncio.get_running_loop().create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed", task.get_name(), exc_info=task.exception())
+        self._tasks.spawn(work, name)
 
     async def idle(self) -> None:
         """Wait for the background tasks started so far."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.idle()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         self.secrets.close()
 
 

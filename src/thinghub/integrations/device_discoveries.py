@@ -9,14 +9,13 @@ while this handler still awaits its ACK. A discovery ends SUCCEEDED (devices rep
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from thinghub.api import Handlers, Params, RequestContext, Result
-from thinghub.clock import ManualClock
+from thinghub.background import keep_deadlines
 from thinghub.config import Settings
 from thinghub.connectors.envelope import DISCOVER_DEVICES, envelope
 from thinghub.connectors.responses import ConnectorError
@@ -418,26 +417,15 @@ def next_due(store: ResourceStore) -> float | None:
 
 
 def start(hub: Hub) -> None:
-    """Time discoveries out on thinghub's clock: on every advance of the manual clock, or in a
-    worker polling the system clock."""
+    """Time discoveries out on thinghub's clock."""
     timeout_seconds(hub.settings)  # a bad setting stops start-up, not the first discovery
-    clock = hub.clock
-    if isinstance(clock, ManualClock):
-
-        async def on_advance(now: float) -> None:
-            expire_due(hub, now)
-
-        clock.on_advance(on_advance)
-    else:
-        hub.add_worker("device-discovery-timeouts", _timeout_worker)
-
-
-async def _timeout_worker(hub: Hub) -> None:
-    while True:
-        expire_due(hub, hub.clock.now())
-        due = next_due(hub.store)
-        delay = POLL_SECONDS if due is None else min(POLL_SECONDS, due - hub.clock.now())
-        await asyncio.sleep(max(0.01, delay))
+    keep_deadlines(
+        hub,
+        "device-discovery-timeouts",
+        lambda now: expire_due(hub, now),
+        lambda: next_due(hub.store),
+        POLL_SECONDS,
+    )
 
 
 def register(handlers: Handlers) -> None:

@@ -18,16 +18,14 @@ FAILED, which is reported like any other timeout.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from thinghub.api import Handlers, Params, RequestContext, Result
-from thinghub.clock import ManualClock
+from thinghub.background import BackgroundTasks, keep_deadlines
 from thinghub.connectors.envelope import SEND_COMMAND, envelope
 from thinghub.connectors.invoker import ConnectorInvoker
 from thinghub.connectors.responses import ConnectorError
@@ -73,17 +71,7 @@ class CommandRuntime:
         self.timeout = seconds_setting(
             hub.settings, "command_timeout_seconds", DEFAULT_TIMEOUT_SECONDS
         )
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed", task.get_name(), exc_info=task.exception())
+        self.tasks = BackgroundTasks()
 
     def close(self) -> None:
         self.store.close()
@@ -183,7 +171,7 @@ async def send_managed_thing_command(ctx: RequestContext, params: Params) -> Res
             },
             auth=auth.get("auth"),
         )
-        rt.spawn(_invoke(hub, ctx.scope, trace_id, connector, event), f"command {trace_id}")
+        rt.tasks.spawn(_invoke(hub, ctx.scope, trace_id, connector, event), f"command {trace_id}")
     return {"TraceId": trace_id}
 
 
@@ -286,27 +274,13 @@ def expire_due(hub: Hub, now: float) -> int:
             return expired
 
 
-async def _timeout_worker(hub: Hub) -> None:
-    rt = runtime(hub)
-    while True:
-        expire_due(hub, hub.clock.now())
-        due = rt.store.next_due()
-        delay = POLL_SECONDS if due is None else min(POLL_SECONDS, due - hub.clock.now())
-        await asyncio.sleep(max(0.01, delay))
-
-
 def register(handlers: Handlers) -> None:
     handlers.register(SERVICE, "SendManagedThingCommand")(send_managed_thing_command)
 
 
 def start(hub: Hub) -> None:
-    hub.components[COMPONENT] = CommandRuntime(hub)
-    clock = hub.clock
-    if isinstance(clock, ManualClock):
-
-        async def on_advance(now: float) -> None:
-            expire_due(hub, now)
-
-        clock.on_advance(on_advance)
-    else:
-        hub.add_worker("command-timeouts", _timeout_worker)
+    rt = hub.components[COMPONENT] = CommandRuntime(hub)
+    hub.add_async_closer(rt.tasks.cancel)
+    keep_deadlines(
+        hub, "command-timeouts", lambda now: expire_due(hub, now), rt.store.next_due, POLL_SECONDS
+    )
