@@ -100,12 +100,22 @@ TARGET_RATE, TARGET_RATIO = 3_000.0, 0.30
 
 
 @contextmanager
-def silent_peer() -> Iterator[str]:
-    """The URL of a local port that takes connections (into its backlog) and never answers."""
+def silent_peer() -> Iterator[socket.socket]:
+    """A local listening socket that takes connections (into its backlog) and never answers.
+    Closing it resets those connections, so the calls waiting on it fail at once."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield sock
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def start_thinghub(
@@ -495,7 +505,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="thinghub-bench-") as tmp, silent_peer() as silent:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        thinghub_url, thinghub = start_thinghub(data_dir, silent, profile)
+        silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        thinghub_url, thinghub = start_thinghub(data_dir, silent_url, profile)
         bare_url, bare = wire.start_bare()
         try:
             mi = client(thinghub_url)
@@ -536,9 +547,9 @@ def main() -> None:
                 level.problems = level_problems(level) + check_state(mi, data_dir, fleet, rng)
                 levels.append(level)
         finally:
+            silent.close()  # deliveries waiting on it fail now instead of holding the shutdown
             for process in (thinghub, bare):
-                process.terminate()
-                process.wait(15)
+                stop(process)
     report(levels, profile)
 
 
