@@ -1,12 +1,11 @@
-"""The `iotevents` control plane: inputs, detector models, analysis, logging options, tags.
-
-Alarm models are not handled here (yet): their operations answer UnsupportedOperationException.
-"""
+"""The `iotevents` control plane: inputs, detector models, alarm models, analysis, logging
+options, tags."""
 
 from __future__ import annotations
 
 from thinghub.api import Handlers
 from thinghub.events.control import (
+    alarm_models,
     analysis,
     detector_models,
     inputs,
@@ -18,5 +17,13 @@ from thinghub.events.control import (
 
 def register(handlers: Handlers) -> None:
     """Register every control-plane handler."""
-    for module in (inputs, detector_models, routing, analysis, logging_options, tags):
+    for module in (
+        inputs,
+        detector_models,
+        alarm_models,
+        routing,
+        analysis,
+        logging_options,
+        tags,
+    ):
         module.register(handlers)

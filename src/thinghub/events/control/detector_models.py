@@ -72,10 +72,14 @@ def _check_routes(
     quotas: Quotas,
     conn: Connection,
 ) -> None:
-    # Detector models per input is a hard AWS quota (not adjustable).
+    # Detector models per input is a hard AWS quota (not adjustable); alarm models don't count.
     limit = quotas.detector_models_per_input
     for input_name in sorted(inputs):
-        others = [r for r in routed_resources(store, scope, input_name, conn) if r.id != model_name]
+        others = [
+            r
+            for r in routed_resources(store, scope, input_name, conn)
+            if r.kind == DETECTOR_MODEL and r.id != model_name
+        ]
         if len(others) >= limit:
             raise limit_exceeded(
                 f"Input {input_name} already routes to the maximum of {limit} detector models"

@@ -29,11 +29,13 @@ class Quotas:
     # Resource counts.
     detector_models_per_input: int = 10
     versions_per_detector_model: int = 500
+    versions_per_alarm_model: int = 500
     tags_per_resource: int = 50
     # Adjustable per-account counts: a self-hosted hub has no capacity reason to cap them, so
     # they are off unless configured (AWS's defaults were 50 each).
     inputs_per_account: int | None = None
     detector_models_per_account: int | None = None
+    alarm_models_per_account: int | None = None
     # How long analysis results stay retrievable.
     analysis_retention_seconds: int = 24 * 3600
 

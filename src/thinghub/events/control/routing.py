@@ -1,4 +1,4 @@
-"""Input routing: which detector models an input feeds (spec §3.3, §9.6).
+"""Input routing: which detector models and alarm models an input feeds (spec §3.3, §9.6).
 
 A model routes every input its expressions reference. The routed input names are index entries
 (`routes`) of the model's resource, written in the same commit as the model, so a lookup by input
@@ -15,12 +15,12 @@ from sqlalchemy.engine import Connection
 
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.events.control.errors import invalid_request, not_found
-from thinghub.events.control.kinds import DETECTOR_MODEL, INPUT, ROUTES, SERVICE
+from thinghub.events.control.kinds import ALARM_MODEL, DETECTOR_MODEL, INPUT, ROUTES, SERVICE
 from thinghub.events.control.paging import DEFAULT_PAGE_SIZE
 from thinghub.store import Resource, ResourceStore, Scope
 
-# Every kind whose resources carry `routes` index entries (alarm models will join this list).
-ROUTING_KINDS: list[str] = [DETECTOR_MODEL]
+# Every kind whose resources carry `routes` index entries.
+ROUTING_KINDS: list[str] = [DETECTOR_MODEL, ALARM_MODEL]
 
 _SCAN_PAGE = 250
 

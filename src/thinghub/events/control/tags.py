@@ -1,4 +1,5 @@
-"""Tags on inputs and detector models (spec §9.8), kept by ARN in the shared tags table."""
+"""Tags on inputs, detector models and alarm models (spec §9.8), kept by ARN in the shared tags
+table."""
 
 from __future__ import annotations
 

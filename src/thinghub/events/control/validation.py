@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from thinghub.events.control.analyzer import ERROR, analyze
 from thinghub.events.control.errors import invalid_request
-from thinghub.events.control.kinds import INPUT
+from thinghub.events.control.kinds import DETECTOR_MODEL, INPUT
 from thinghub.events.control.quotas import Quotas
 from thinghub.events.control.routing import routed_resources
 from thinghub.store import ResourceStore, Scope
@@ -34,8 +34,12 @@ class StoreResources:
         return tuple(a["jsonPath"] for a in resource.attrs["inputDefinition"]["attributes"])
 
     def routes(self, name: str) -> list[str]:
-        """Names of the models (and other resources) the input `name` already feeds."""
-        return [str(r.name) for r in routed_resources(self._store, self._scope, name, self._conn)]
+        """Names of the detector models the input `name` already feeds."""
+        return [
+            str(r.name)
+            for r in routed_resources(self._store, self._scope, name, self._conn)
+            if r.kind == DETECTOR_MODEL
+        ]
 
 
 def validate_definition(

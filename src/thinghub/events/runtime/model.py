@@ -154,6 +154,12 @@ def _events(events: list[dict[str, Any]] | None) -> tuple[CompiledEvent, ...]:
     )
 
 
+def compile_action(action: dict[str, Any]) -> CompiledAction:
+    """One action (`{type: spec}`, exactly one type) as the runtime runs it; also used for
+    the actions of alarm models."""
+    return _action(action)
+
+
 def _action(action: dict[str, Any]) -> CompiledAction:
     ((kind, spec),) = action.items()  # validated at create: exactly one type per action
     if kind == "setVariable":

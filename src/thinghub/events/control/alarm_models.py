@@ -1,0 +1,303 @@
+"""Alarm models and their versions (spec §9.5, §11.1).
+
+One `ALARM_MODEL` resource per model (its latest version number, key, description, tags and
+the inputs its active version routes, as index entries) and one `ALARM_MODEL_VERSION` resource
+per version (the whole model as given). Activation is synchronous: a new version runs when the
+request returns, though create and update answer ACTIVATING as AWS does. A superseded version
+becomes INACTIVE and stays describable. Creating, updating or deleting a model removes its
+alarms in the same commit; they are created again as data arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from thinghub.api import Handlers, Params, RequestContext, Result
+from thinghub.events.control import alarm_catalog
+from thinghub.events.control.alarm_validation import validate_alarm_model
+from thinghub.events.control.errors import already_exists, in_use, limit_exceeded, not_found
+from thinghub.events.control.kinds import (
+    ALARM_MODEL,
+    ALARM_MODEL_VERSION,
+    MODEL,
+    ROUTES,
+    SERVICE,
+    alarm_model_arn,
+    version_id,
+)
+from thinghub.events.control.paging import list_page
+from thinghub.events.control.quotas import quotas_of
+from thinghub.events.control.routing import all_resources
+from thinghub.events.control.tags import tags_from_request
+from thinghub.events.control.validation import StoreResources
+from thinghub.store import AlreadyExists, Resource, VersionConflict
+
+ACTIVE = "ACTIVE"
+ACTIVATING = "ACTIVATING"
+INACTIVE = "INACTIVE"
+
+# The members of a version that Describe shows besides its metadata, in AWS's order.
+_DEFINITION = (
+    "alarmModelName",
+    "alarmModelDescription",
+    "roleArn",
+    "key",
+    "severity",
+    "alarmRule",
+    "alarmNotification",
+    "alarmEventActions",
+    "alarmCapabilities",
+)
+# What an update may leave out and then keeps from the previous version.
+_KEPT_ON_UPDATE = (
+    "alarmModelDescription",
+    "severity",
+    "alarmNotification",
+    "alarmEventActions",
+    "alarmCapabilities",
+)
+_SUMMARY = (
+    "alarmModelArn",
+    "alarmModelVersion",
+    "roleArn",
+    "alarmModelName",
+    "creationTime",
+    "lastUpdateTime",
+    "status",
+    "statusMessage",
+)
+
+
+def _missing(name: str) -> Exception:
+    return not_found(f"Alarm model {name} does not exist")
+
+
+def _metadata(version: Resource, status: str | None = None) -> dict[str, Any]:
+    """What create and update answer: the version's times, ARN, number and status."""
+    attrs = version.attrs
+    return {
+        "creationTime": attrs["creationTime"],
+        "alarmModelArn": attrs["alarmModelArn"],
+        "alarmModelVersion": attrs["alarmModelVersion"],
+        "lastUpdateTime": attrs["lastUpdateTime"],
+        "status": status or attrs["status"],
+    }
+
+
+def _new_version(
+    ctx: RequestContext,
+    params: Params,
+    *,
+    name: str,
+    version: str,
+    key: str | None,
+    inputs: frozenset[str],
+    previous: Resource | None,
+) -> dict[str, Any]:
+    now = ctx.now
+    attrs: dict[str, Any] = {
+        "alarmModelName": name,
+        "alarmModelVersion": version,
+        "alarmModelArn": alarm_model_arn(ctx.scope, name),
+        "roleArn": params["roleArn"],
+        "alarmRule": params["alarmRule"],
+        # A version's creation time is also its last update time, as for detector models.
+        "creationTime": now,
+        "lastUpdateTime": now,
+        "status": ACTIVE,
+        "inputs": sorted(inputs),
+    }
+    for member in _KEPT_ON_UPDATE:
+        if member in params:
+            attrs[member] = params[member]
+        elif previous is not None and member in previous.attrs:
+            attrs[member] = previous.attrs[member]
+    if key is not None:
+        attrs["key"] = key
+    return attrs
+
+
+def create_alarm_model(ctx: RequestContext, params: Params) -> Result:
+    name = params["alarmModelName"]
+    arn = alarm_model_arn(ctx.scope, name)
+    quotas = quotas_of(ctx.hub.settings)
+    tags = tags_from_request(params.get("tags"), quotas.tags_per_resource)
+    store = ctx.hub.store
+    with store.transaction() as conn:
+        if store.get(ctx.scope, ALARM_MODEL, name, conn=conn) is not None:
+            raise already_exists(f"Alarm model {name} already exists", name, arn)
+        limit = quotas.alarm_models_per_account
+        if limit is not None and store.count(ctx.scope, ALARM_MODEL, conn=conn) >= limit:
+            raise limit_exceeded(f"The account already has the maximum of {limit} alarm models")
+        inputs = validate_alarm_model(params, StoreResources(store, ctx.scope, conn), quotas)
+        key = params.get("key")
+        attrs = _new_version(
+            ctx, params, name=name, version="1", key=key, inputs=inputs, previous=None
+        )
+        model_attrs = {
+            "latestVersion": "1",
+            "alarmModelDescription": params.get("alarmModelDescription"),
+            "key": key,
+        }
+        try:
+            store.create(
+                ctx.scope,
+                ALARM_MODEL,
+                name,
+                name=name,
+                arn=arn,
+                attrs=model_attrs,
+                now=ctx.now,
+                index={ROUTES: sorted(inputs)},
+                tags=tags,
+                conn=conn,
+            )
+            version = store.create(
+                ctx.scope,
+                ALARM_MODEL_VERSION,
+                version_id(name, "1"),
+                attrs=attrs,
+                now=ctx.now,
+                index={MODEL: name},
+                conn=conn,
+            )
+        except AlreadyExists:
+            # Another request created the same model between our check and our insert.
+            raise already_exists(f"Alarm model {name} already exists", name, arn) from None
+        alarm_catalog.notify(conn, ctx.scope, name, alarm_catalog.version_of(version))
+    return _metadata(version, ACTIVATING)
+
+
+def update_alarm_model(ctx: RequestContext, params: Params) -> Result:
+    name = params["alarmModelName"]
+    quotas = quotas_of(ctx.hub.settings)
+    store = ctx.hub.store
+    with store.transaction() as conn:
+        model = store.get(ctx.scope, ALARM_MODEL, name, conn=conn)
+        if model is None:
+            raise _missing(name)
+        inputs = validate_alarm_model(params, StoreResources(store, ctx.scope, conn), quotas)
+        latest = model.attrs["latestVersion"]
+        if int(latest) >= quotas.versions_per_alarm_model:
+            raise limit_exceeded(
+                f"Alarm model {name} already has the maximum of "
+                f"{quotas.versions_per_alarm_model} versions"
+            )
+        previous = store.get(ctx.scope, ALARM_MODEL_VERSION, version_id(name, latest), conn=conn)
+        assert previous is not None
+        number = str(int(latest) + 1)
+        attrs = _new_version(
+            ctx,
+            params,
+            name=name,
+            version=number,
+            key=model.attrs.get("key"),  # immutable: the original key stays
+            inputs=inputs,
+            previous=previous,
+        )
+        try:
+            # The superseded version stays describable; it no longer evaluates anything.
+            store.update(
+                ctx.scope,
+                ALARM_MODEL_VERSION,
+                previous.id,
+                attrs={**previous.attrs, "status": INACTIVE, "lastUpdateTime": ctx.now},
+                now=ctx.now,
+                conn=conn,
+            )
+            version = store.create(
+                ctx.scope,
+                ALARM_MODEL_VERSION,
+                version_id(name, number),
+                attrs=attrs,
+                now=ctx.now,
+                index={MODEL: name},
+                conn=conn,
+            )
+            store.update(
+                ctx.scope,
+                ALARM_MODEL,
+                name,
+                attrs={
+                    **model.attrs,
+                    "latestVersion": number,
+                    "alarmModelDescription": attrs.get("alarmModelDescription"),
+                },
+                now=ctx.now,
+                index={ROUTES: sorted(inputs)},
+                expected_version=model.version,
+                conn=conn,
+            )
+        except (AlreadyExists, VersionConflict):
+            raise in_use(f"Alarm model {name} is being updated by another request") from None
+        alarm_catalog.notify(conn, ctx.scope, name, alarm_catalog.version_of(version))
+    return _metadata(version, ACTIVATING)
+
+
+def describe_alarm_model(ctx: RequestContext, params: Params) -> Result:
+    name = params["alarmModelName"]
+    store = ctx.hub.store
+    requested = params.get("alarmModelVersion")
+    model = store.get(ctx.scope, ALARM_MODEL, name)
+    if model is None:
+        raise _missing(name)
+    if requested is None:
+        requested = model.attrs["latestVersion"]
+    version = store.get(ctx.scope, ALARM_MODEL_VERSION, version_id(name, requested))
+    if version is None:
+        raise not_found(f"Alarm model {name} has no version {requested}")
+    attrs = version.attrs
+    result = _metadata(version)
+    for member in ("statusMessage", *_DEFINITION):
+        if attrs.get(member) is not None:
+            result[member] = attrs[member]
+    return result
+
+
+def delete_alarm_model(ctx: RequestContext, params: Params) -> Result:
+    name = params["alarmModelName"]
+    store = ctx.hub.store
+    with store.transaction() as conn:
+        if store.delete(ctx.scope, ALARM_MODEL, name, conn=conn) is None:
+            raise _missing(name)
+        for version in list(
+            all_resources(store, ctx.scope, ALARM_MODEL_VERSION, {MODEL: name}, conn)
+        ):
+            store.delete(ctx.scope, ALARM_MODEL_VERSION, version.id, conn=conn)
+        alarm_catalog.notify(conn, ctx.scope, name, None)
+    return None
+
+
+def list_alarm_models(ctx: RequestContext, params: Params) -> Result:
+    items, more = list_page(ctx, ALARM_MODEL, params)
+    summaries = []
+    for model in items:
+        summary: dict[str, Any] = {"alarmModelName": model.id, "creationTime": model.created_at}
+        if model.attrs.get("alarmModelDescription") is not None:
+            summary["alarmModelDescription"] = model.attrs["alarmModelDescription"]
+        summaries.append(summary)
+    return {"alarmModelSummaries": summaries, **more}
+
+
+def list_alarm_model_versions(ctx: RequestContext, params: Params) -> Result:
+    name = params["alarmModelName"]
+    if ctx.hub.store.get(ctx.scope, ALARM_MODEL, name) is None:
+        raise _missing(name)
+    items, more = list_page(ctx, ALARM_MODEL_VERSION, params, {MODEL: name})
+    summaries = [
+        {member: version.attrs[member] for member in _SUMMARY if member in version.attrs}
+        for version in items
+    ]
+    return {"alarmModelVersionSummaries": summaries, **more}
+
+
+def register(handlers: Handlers) -> None:
+    for operation, handler in (
+        ("CreateAlarmModel", create_alarm_model),
+        ("DescribeAlarmModel", describe_alarm_model),
+        ("UpdateAlarmModel", update_alarm_model),
+        ("DeleteAlarmModel", delete_alarm_model),
+        ("ListAlarmModels", list_alarm_models),
+        ("ListAlarmModelVersions", list_alarm_model_versions),
+    ):
+        handlers.register(SERVICE, operation)(handler)
