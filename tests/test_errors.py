@@ -110,9 +110,9 @@ def test_enum_violation_lists_the_allowed_values(server: RunningServer) -> None:
     )
 
 
-def test_unimplemented_operation_names_itself(iotevents_data: Any) -> None:
+def test_unimplemented_operation_names_itself(mi: Any) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as caught:
-        iotevents_data.list_alarms(alarmModelName="m")
+        mi.list_ota_tasks()
     error = caught.value.response["Error"]
-    assert "iotevents-data:ListAlarms" in error["Message"]
+    assert "iot-managed-integrations:ListOtaTasks" in error["Message"]
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -167,6 +167,34 @@ detector_message_ids = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# --- IoT Events alarms (store/alarms.py) -------------------------------------------------------
+
+alarm_instances = sa.Table(
+    "alarm_instances",
+    metadata,
+    # Creation order: the stable cursor of ListAlarms page tokens.
+    sa.Column("seq", SeqType, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.Text(), nullable=False),
+    sa.Column("region", sa.Text(), nullable=False),
+    sa.Column("alarm_model_name", sa.Text(), nullable=False),
+    # '' for a model without a key.
+    sa.Column("key_value", sa.Text(), nullable=False),
+    sa.Column("alarm_model_version", sa.Text(), nullable=False),
+    sa.Column("state_name", sa.Text(), nullable=False),
+    # JSON encoded by the runtime (last inputs, rule evaluation, customer action, system event).
+    sa.Column("document", sa.Text(), nullable=False),
+    # When a SNOOZE_DISABLED alarm returns to NORMAL; NULL when not snoozed. The durable timer.
+    sa.Column("snooze_until", sa.Double(), nullable=True),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("updated_at", sa.Double(), nullable=False),
+    sa.UniqueConstraint(
+        "account_id", "region", "alarm_model_name", "key_value", name="uq_alarm_instances_key"
+    ),
+    sa.Index("ix_alarm_instances_model_seq", "account_id", "region", "alarm_model_name", "seq"),
+    # Global, for the snooze scheduler.
+    sa.Index("ix_alarm_instances_snooze_until", "snooze_until"),
+)
+
 # --- durable outgoing deliveries (store/outbox.py) ----------------------------------------------
 
 outbox = sa.Table(

@@ -1,9 +1,9 @@
-"""The `iotevents-data` API: messages in, detectors out."""
+"""The `iotevents-data` API: messages in, detectors and alarms out."""
 
 from __future__ import annotations
 
 from thinghub.api import Handlers
-from thinghub.events.data import detectors, messages
+from thinghub.events.data import alarms, detectors, messages
 
 SERVICE = "iotevents-data"
 
@@ -15,5 +15,6 @@ def register(handlers: Handlers) -> None:
         ("ListDetectors", detectors.list_detectors),
         ("BatchUpdateDetector", detectors.batch_update_detector),
         ("BatchDeleteDetector", detectors.batch_delete_detector),
+        *alarms.HANDLERS,
     ):
         handlers.register(SERVICE, operation)(handler)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -22,6 +22,9 @@ from thinghub.events.runtime.deliveries import outbox_item
 from thinghub.events.runtime.evaluation import Evaluator, Instance, Outcome, Timer, Trigger
 from thinghub.events.runtime.models_cache import ModelCache
 from thinghub.store import DetectorRecord, DetectorStore, Outbox, OutboxItemIn, Scope
+
+if TYPE_CHECKING:
+    from thinghub.events.runtime.alarm_engine import AlarmEngine
 
 log = logging.getLogger("thinghub.events")
 
@@ -88,10 +91,18 @@ def _timer_set(instance: Instance) -> dict[str, tuple[float, int]]:
 
 
 class DetectorEngine:
-    def __init__(self, detectors: DetectorStore, outbox: Outbox, models: ModelCache) -> None:
+    def __init__(
+        self,
+        detectors: DetectorStore,
+        outbox: Outbox,
+        models: ModelCache,
+        alarms: AlarmEngine | None = None,
+    ) -> None:
         self.detectors = detectors
         self.outbox = outbox
         self.models = models
+        # Alarm models read the same messages, evaluated in the same transaction.
+        self.alarms = alarms
 
     # ----- messages ---------------------------------------------------------------------
 
@@ -127,10 +138,12 @@ class DetectorEngine:
         work: dict[Evaluator, list[tuple[str, Trigger]]] = {}
         routes: dict[str, tuple[Evaluator, ...]] = {}  # input -> models, once per batch
         seen: set[str] = set()
+        fresh: list[Message] = []
         for message in messages:
             if (duplicates and message.message_id in duplicates) or message.message_id in seen:
                 continue  # seen in the last five minutes: ignored, as IoT Events does
             seen.add(message.message_id)
+            fresh.append(message)
             evaluators = routes.get(message.input_name)
             if evaluators is None:
                 evaluators = self.models.for_input(scope, message.input_name)
@@ -156,6 +169,8 @@ class DetectorEngine:
                     triggers = work[evaluator] = []
                 triggers.append((key, trigger))
         self._evaluate(scope, work, now, conn)
+        if self.alarms is not None and fresh:
+            self.alarms.put_messages(scope, fresh, now, conn)
 
     # ----- timers -----------------------------------------------------------------------
 

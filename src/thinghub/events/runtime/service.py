@@ -1,4 +1,5 @@
-"""The detector runtime of one hub: stores, engine, timer and delivery workers."""
+"""The detector runtime of one hub: stores, engines (detectors and alarms), timer and delivery
+workers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from thinghub.events.actions.aws_lambda import lambda_call
 from thinghub.events.control import catalog
 from thinghub.events.control.catalog import DetectorModelVersion
 from thinghub.events.runtime import codec
+from thinghub.events.runtime.alarm_engine import AlarmEngine
 from thinghub.events.runtime.deliveries import (
     ACTION_CHANNEL,
     INPUT_CHANNEL,
@@ -24,6 +26,7 @@ from thinghub.events.runtime.deliveries import (
 from thinghub.events.runtime.engine import DetectorEngine, Message
 from thinghub.events.runtime.models_cache import ModelCache
 from thinghub.store import DetectorStore, OutboxItem, Scope
+from thinghub.store.alarms import AlarmStore
 
 if TYPE_CHECKING:
     from thinghub.deliveries import Deliveries
@@ -42,13 +45,20 @@ class EventsRuntime:
         self.deliveries = deliveries
         self.detectors = DetectorStore(hub.engine, hub.store.page_tokens)
         self.models = ModelCache(hub.store, int(settings.get("min_timer_seconds", 60)))
-        self.engine = DetectorEngine(self.detectors, deliveries.outbox, self.models)
+        self.alarms = AlarmEngine(
+            AlarmStore(hub.engine, self.detectors.page_tokens),
+            deliveries.outbox,
+            hub.store,
+            self.models,
+        )
+        self.engine = DetectorEngine(self.detectors, deliveries.outbox, self.models, self.alarms)
         self._pending: list[tuple[Scope, list[Message], asyncio.Future[None]]] = []
 
     @classmethod
     def start(cls, hub: Hub, deliveries: Deliveries) -> EventsRuntime:
         runtime = cls(hub, deliveries)
         catalog.subscribe(runtime.on_model_change)
+        runtime.alarms.start(hub, runtime.wake_deliveries)
         hub.add_worker("iotevents-timers", runtime.timer_worker)
         deliveries.register(ACTION_CHANNEL, runtime._deliver_action)
         deliveries.register(INPUT_CHANNEL, runtime._deliver_input, acknowledges=True)
@@ -58,6 +68,7 @@ class EventsRuntime:
 
     def close(self) -> None:
         self.detectors.close()
+        self.alarms.close()
 
     # ----- hooks ------------------------------------------------------------------------
 

@@ -1,0 +1,70 @@
+"""Compiled alarm models, by account: compiled once per version, looked up per message.
+
+As for detector models (`models_cache`): routing and active versions are cached for a second
+at most, so a change made on another node sharing the database is picked up promptly; local
+changes invalidate at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+from thinghub.events.control.alarm_catalog import active_alarm_model, alarm_models_for_input
+from thinghub.events.runtime.alarm_model import CompiledAlarmModel, compile_alarm_model
+from thinghub.store import ResourceStore, Scope
+
+ROUTING_TTL_SECONDS = 1.0
+MAX_COMPILED = 4096
+
+
+class AlarmModelCache:
+    def __init__(self, store: ResourceStore) -> None:
+        self._store = store
+        self._routes: dict[tuple[Scope, str], tuple[float, tuple[CompiledAlarmModel, ...]]] = {}
+        self._active: dict[tuple[Scope, str], tuple[float, CompiledAlarmModel | None]] = {}
+        # By version and its creation time: a deleted and re-created model starts at "1" again.
+        self._compiled: OrderedDict[tuple[Scope, str, str, float], CompiledAlarmModel] = (
+            OrderedDict()
+        )
+
+    def invalidate(self, scope: Scope | None = None, name: str | None = None) -> None:
+        """Forget routing and active versions after a local control-plane change, and the
+        compiled versions of the model `name` that changed (a model deleted and created again
+        within one tick of the clock has the same version and creation time)."""
+        self._routes.clear()
+        self._active.clear()
+        if scope is not None and name is not None:
+            for key in [k for k in self._compiled if k[0] == scope and k[1] == name]:
+                del self._compiled[key]
+
+    def for_input(self, scope: Scope, input_name: str) -> tuple[CompiledAlarmModel, ...]:
+        """The active alarm models that read this input."""
+        now = time.monotonic()
+        cached = self._routes.get((scope, input_name))
+        if cached is not None and now - cached[0] < ROUTING_TTL_SECONDS:
+            return cached[1]
+        names = alarm_models_for_input(self._store, scope, input_name)
+        models = tuple(m for m in (self.active(scope, name) for name in names) if m is not None)
+        self._routes[(scope, input_name)] = (now, models)
+        return models
+
+    def active(self, scope: Scope, name: str) -> CompiledAlarmModel | None:
+        """The compiled active version of alarm model `name`, or None when there is none."""
+        now = time.monotonic()
+        cached = self._active.get((scope, name))
+        if cached is not None and now - cached[0] < ROUTING_TTL_SECONDS:
+            return cached[1]
+        version = active_alarm_model(self._store, scope, name)
+        model: CompiledAlarmModel | None = None
+        if version is not None:
+            key = (scope, name, version.version, version.created_at)
+            model = self._compiled.get(key)
+            if model is None:
+                model = self._compiled[key] = compile_alarm_model(version)
+                if len(self._compiled) > MAX_COMPILED:
+                    self._compiled.popitem(last=False)
+            else:
+                self._compiled.move_to_end(key)
+        self._active[(scope, name)] = (now, model)
+        return model
