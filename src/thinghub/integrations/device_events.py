@@ -49,7 +49,6 @@ DEVICE_EVENT = "DEVICE_EVENT"
 DEVICE_COMMAND_REQUEST = "DEVICE_COMMAND_REQUEST"
 DEVICE_COMMAND_RESPONSE = "DEVICE_COMMAND_RESPONSE"
 OPERATIONS = (DEVICE_EVENT, DEVICE_COMMAND_REQUEST, DEVICE_COMMAND_RESPONSE)
-_PAGE = 100
 
 
 def handle(ctx: RequestContext, connector_id: str, params: Params) -> None:
@@ -80,32 +79,19 @@ def _find_thing(
 ) -> Resource | None:
     """The thing the event is about; None: the user has no live association (drop it)."""
     store = ctx.hub.store
-    associations, _ = store.list_page(
-        ctx.scope,
-        association_records.KIND,
-        max_results=_PAGE,
-        next_token=None,
-        filters={
-            association_records.ATTR_CONNECTOR: connector_id,
-            association_records.ATTR_USER_ID: user_id,
-        },
-        conn=conn,
+    # By the selective values (a user, a device), with the connector checked on what they find.
+    associations = store.find(
+        ctx.scope, association_records.KIND, association_records.ATTR_USER_ID, user_id, conn=conn
     )
     live = {
         a.id
         for a in associations
-        if a.attrs.get(association_records.ATTR_STATE) != association_records.DELETING
+        if a.attrs.get(association_records.ATTR_CONNECTOR) == connector_id
+        and a.attrs.get(association_records.ATTR_STATE) != association_records.DELETING
     }
     if not live:
         return None
-    things, _ = store.list_page(
-        ctx.scope,
-        managed_things.KIND,
-        max_results=_PAGE,
-        next_token=None,
-        filters={"ConnectorDeviceId": device_id},
-        conn=conn,
-    )
+    things = store.find(ctx.scope, managed_things.KIND, "ConnectorDeviceId", device_id, conn=conn)
     for thing in things:
         if thing.attrs.get("AccountAssociationId") in live:
             return thing

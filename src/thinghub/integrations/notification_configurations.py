@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.integrations import notification_destinations as destinations
+from thinghub.integrations import notifications
 from thinghub.integrations.errors import existing, invalid, not_found
 from thinghub.integrations.listing import list_page
 from thinghub.store import AlreadyExists, Resource
@@ -115,10 +116,19 @@ def list_notification_configurations(ctx: RequestContext, params: Params) -> Res
 
 def register(handlers: Handlers) -> None:
     for operation, handler in (
-        ("CreateNotificationConfiguration", create_notification_configuration),
+        (
+            "CreateNotificationConfiguration",
+            notifications.changes_routes(create_notification_configuration),
+        ),
         ("GetNotificationConfiguration", get_notification_configuration),
-        ("UpdateNotificationConfiguration", update_notification_configuration),
-        ("DeleteNotificationConfiguration", delete_notification_configuration),
+        (
+            "UpdateNotificationConfiguration",
+            notifications.changes_routes(update_notification_configuration),
+        ),
+        (
+            "DeleteNotificationConfiguration",
+            notifications.changes_routes(delete_notification_configuration),
+        ),
         ("ListNotificationConfigurations", list_notification_configurations),
     ):
         handlers.register(SERVICE, operation)(handler)

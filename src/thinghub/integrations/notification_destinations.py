@@ -133,10 +133,10 @@ def list_destinations(ctx: RequestContext, params: Params) -> Result:
 
 def register(handlers: Handlers) -> None:
     for operation, handler in (
-        ("CreateDestination", create_destination),
+        ("CreateDestination", notifications.changes_routes(create_destination)),
         ("GetDestination", get_destination),
-        ("UpdateDestination", update_destination),
-        ("DeleteDestination", delete_destination),
+        ("UpdateDestination", notifications.changes_routes(update_destination)),
+        ("DeleteDestination", notifications.changes_routes(delete_destination)),
         ("ListDestinations", list_destinations),
     ):
         handlers.register(SERVICE, operation)(handler)

@@ -21,14 +21,16 @@ itself, its ``messageId`` the record's.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.engine import Connection
 
+from thinghub.api import Handler, Params, RequestContext, Result
 from thinghub.events.actions import DeliveryError
 from thinghub.events.actions.aws import AwsCall
 from thinghub.events.control.kinds import INPUT
@@ -123,7 +125,45 @@ def notify(
     return len(items)
 
 
+# Where each event type goes, per account and region: read on every device event, changed
+# rarely. This node's changes clear it at once (`forget_routes`); another node's are seen within
+# ROUTE_SECONDS.
+ROUTE_SECONDS = 1.0
+_routes: dict[tuple[str, str, str], tuple[float, Mapping[str, Any] | None]] = {}
+
+
+def forget_routes() -> None:
+    """A notification configuration or destination changed."""
+    _routes.clear()
+
+
+def changes_routes(handler: Callable[[RequestContext, Params], Result]) -> Handler:
+    """`handler` (a Create/Update/Delete of configurations or destinations), forgetting the
+    cached routes once it committed."""
+
+    def changing(ctx: RequestContext, params: Params) -> Result:
+        try:
+            return handler(ctx, params)
+        finally:
+            forget_routes()
+
+    return changing
+
+
 def _destination(
+    hub: Hub, scope: Scope, event_type: str, conn: Connection
+) -> Mapping[str, Any] | None:
+    key = (scope.account_id, scope.region, event_type)
+    cached = _routes.get(key)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    target = _lookup_destination(hub, scope, event_type, conn)
+    _routes[key] = (now + ROUTE_SECONDS, target)
+    return target
+
+
+def _lookup_destination(
     hub: Hub, scope: Scope, event_type: str, conn: Connection
 ) -> Mapping[str, Any] | None:
     configuration = hub.store.get(scope, configurations.KIND, event_type, conn=conn)

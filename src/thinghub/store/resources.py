@@ -31,6 +31,7 @@ from thinghub.store.errors import (
 )
 from thinghub.store.fastread import FastReader
 from thinghub.store.pagination import PageTokens
+from thinghub.store.statements import StatementRunner
 from thinghub.store.tables import client_tokens, resource_index, resources, settings, tags
 
 __all__ = ["ClientTokenClaim", "Resource", "ResourceStore", "Scope"]
@@ -211,6 +212,23 @@ def _list_stmt(n_filters: int) -> sa.Select[Any]:
     )
 
 
+# Point lookups by a selective index value start from ix_resource_index_field_value instead of
+# walking the kind (list_page's plan, right for paging through broad filters).
+_FIND = (
+    sa.select(*_RCOLS)
+    .where(
+        *_OF_KIND,
+        _r.c.seq.in_(
+            sa.select(_ri.c.resource_seq).where(
+                _ri.c.field == sa.bindparam("f"), _ri.c.value == sa.bindparam("v")
+            )
+        ),
+    )
+    .order_by(_r.c.seq)
+    .limit(sa.bindparam("lim"))
+)
+
+
 @lru_cache(maxsize=32)
 def _count_stmt(n_filters: int) -> sa.Select[Any]:
     return sa.select(sa.func.count()).select_from(_r).where(*_OF_KIND, *_filter_clauses(n_filters))
@@ -260,6 +278,7 @@ class ResourceStore:
             raise ValueError(f"unsupported database dialect {dialect!r}")
         self.engine = engine
         self._write_engine = writer(engine)
+        self._run = StatementRunner(engine)
 
         # ON CONFLICT DO NOTHING instead of catching IntegrityError: a failed statement would
         # abort the caller's whole PostgreSQL transaction.
@@ -277,6 +296,7 @@ class ResourceStore:
         """Release the connections the store holds outside the engine's pool."""
         if self._fast is not None:
             self._fast.close()
+        self._run.close()
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -284,7 +304,9 @@ class ResourceStore:
         self, stmt: sa.Select[Any], params: dict[str, Any], conn: Connection | None
     ) -> Sequence[Any] | None:
         if conn is not None:
-            return conn.execute(stmt, params).first()
+            # Inside a transaction too, SQLite reads skip SQLAlchemy's per-statement overhead.
+            rows = self._run.rows(conn, stmt, params)
+            return rows[0] if rows else None
         if self._fast is not None:
             return self._fast.first(stmt, params)
         with self._read_engine.connect() as c:
@@ -294,7 +316,7 @@ class ResourceStore:
         self, stmt: sa.Select[Any], params: dict[str, Any], conn: Connection | None
     ) -> Sequence[Sequence[Any]]:
         if conn is not None:
-            return conn.execute(stmt, params).all()
+            return self._run.rows(conn, stmt, params)
         if self._fast is not None:
             return self._fast.all(stmt, params)
         with self._read_engine.connect() as c:
@@ -495,6 +517,28 @@ class ResourceStore:
                 token_binding = self._list_binding(scope, kind, filters, binding)
             token = self.page_tokens.encode(rows[-1][0], token_binding)
         return [_resource(row[1:]) for row in rows], token
+
+    def find(
+        self,
+        scope: Scope,
+        kind: str,
+        field: str,
+        value: str,
+        *,
+        limit: int = 100,
+        conn: Connection | None = None,
+    ) -> list[Resource]:
+        """Resources of `kind` whose index `field` holds `value`, oldest first, at most `limit`:
+        for values few resources share (an id of another system), in any number of resources."""
+        params = {
+            "a": scope.account_id,
+            "r": scope.region,
+            "k": kind,
+            "f": field,
+            "v": value,
+            "lim": limit,
+        }
+        return [_resource(row) for row in self._all(_FIND, params, conn)]
 
     def count(
         self,
