@@ -132,12 +132,27 @@ def demo(
         bool, typer.Option(help="Only the set-up and the closing state, no live log")
     ] = False,
     color: Annotated[bool, typer.Option(help="Colour the output")] = True,
+    heat_wave_after: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds of live log before the porch heats above 30 °C (again 2 min after each)",
+        ),
+    ] = 10.0,
 ) -> None:
     """Run thinghub with a simulated vendor cloud and its connector: link, discover, command,
-    and watch device events flow, until Ctrl-C."""
+    and watch device events flow into detectors and commands come back, until Ctrl-C."""
     from thinghub.demo import Options, run_demo
 
-    options = Options(port, data_dir, duration, interval, quiet=quiet, color=color)
+    options = Options(
+        port,
+        data_dir,
+        duration,
+        interval,
+        quiet=quiet,
+        color=color,
+        heat_wave_after=heat_wave_after,
+    )
     raise typer.Exit(run_demo(options))
 
 

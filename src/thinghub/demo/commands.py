@@ -5,6 +5,7 @@ named after Matter attributes (``FanMode``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ class Command:
     action: str
     parameters: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # how the live log shows it
+    sets: dict[str, Any] = field(default_factory=dict)  # property -> the value it ends with
 
     def endpoints(self, capabilities: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """SendManagedThingCommand's ``Endpoints``; `capabilities` (by id) are the thing's own
@@ -57,14 +59,23 @@ class Command:
     def describe(self) -> str:
         return self.label or self.action
 
+    def settled(self, values: Mapping[tuple[str, str], Any]) -> bool:
+        """Whether `values` (thinghub's state: (capability id, property) -> value) already
+        hold every property this command sets, so that it changes nothing."""
+        return bool(self.sets) and all(
+            values.get((self.capability, name)) == value for name, value in self.sets.items()
+        )
+
 
 def _level(percent: int) -> Command:
+    level = round(percent * 254 / 100)
     return Command(
         LIGHT,
         LEVEL,
         "MoveToLevel",
-        {"Level": round(percent * 254 / 100), "TransitionTime": 0},
-        f"MoveToLevel Level = {round(percent * 254 / 100)} ({percent} %)",
+        {"Level": level, "TransitionTime": 0},
+        f"MoveToLevel Level = {level} ({percent} %)",
+        {"CurrentLevel": level},
     )
 
 
@@ -81,18 +92,21 @@ def _setpoint(tenths: int) -> Command:
 
 
 def _fan(mode: int, name: str) -> Command:
-    return Command(
-        FAN, FAN_CONTROL, "UpdateState", {"FanMode": mode}, f"UpdateState FanMode = {name}"
-    )
+    label = f"UpdateState FanMode = {name}"
+    return Command(FAN, FAN_CONTROL, "UpdateState", {"FanMode": mode}, label, {"FanMode": mode})
+
+
+# Also what the too-hot detector's function sends to every fan.
+FAN_HIGH = _fan(3, "High")
 
 
 # Sent one after the other once the things exist.
 OPENING = (
-    Command(LIGHT, ON_OFF, "On", label="On"),
+    Command(LIGHT, ON_OFF, "On", label="On", sets={"OnOff": True}),
     _level(80),
-    _fan(3, "High"),
+    FAN_HIGH,
     _setpoint(15),
-    Command(PLUG, ON_OFF, "On", label="On"),
+    Command(PLUG, ON_OFF, "On", label="On", sets={"OnOff": True}),
 )
 
 # One of these every few seconds while the demo runs, round and round.
@@ -102,7 +116,7 @@ ROUTINE = (
     _setpoint(-10),
     _level(40),
     Command(PLUG, ON_OFF, "Toggle", label="Toggle"),
-    _fan(3, "High"),
+    FAN_HIGH,
     Command(LIGHT, ON_OFF, "Toggle", label="Toggle"),
     _setpoint(10),
 )

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import botocore.config
+import botocore.session
 import httpx
 
 from thinghub.demo.commands import Command
@@ -24,6 +25,7 @@ from thinghub.demo.workspace import (
     DemoError,
 )
 from thinghub.identities import DEFAULT_IDENTITY
+from thinghub.wire.models import models_path
 
 LINK_TIMEOUT = 60.0  # the first connector call starts a worker process: slow on a busy machine
 DISCOVERY_TIMEOUT = 60.0
@@ -40,17 +42,22 @@ class Thing:
     capabilities: dict[str, dict[str, Any]] = field(default_factory=dict)  # by capability id
 
 
-def client(endpoint: str) -> Any:
-    """A managed integrations client for the default identity (what a user would build)."""
+def client(endpoint: str, service: str = "iot-managed-integrations") -> Any:
+    """A client of one of thinghub's APIs for the default identity (what a user would build).
+    botocore no longer ships the IoT Events models: thinghub's copies are on its data path, as
+    ``AWS_DATA_PATH="$(thinghub models-path)"`` would put them."""
+    core = botocore.session.Session()
+    core.set_config_variable("data_path", str(models_path()))
     session = boto3.session.Session(
         aws_access_key_id=DEFAULT_IDENTITY.access_key,
         aws_secret_access_key=DEFAULT_IDENTITY.secret_key,
         region_name=REGION,
+        botocore_session=core,
     )
     config = botocore.config.Config(
         retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30
     )
-    return session.client("iot-managed-integrations", endpoint_url=endpoint, config=config)
+    return session.client(service, endpoint_url=endpoint, config=config)
 
 
 class Customer:

@@ -1,5 +1,6 @@
 """The simulated household: the devices Acme seeds for the demo's user, and the physical world
-that keeps changing them (a sensor drifting, a room warming up, someone switching the fan).
+that keeps changing them (a sensor drifting, a room warming up, someone switching the fan, now
+and then a heat wave on the porch).
 
 A physical change goes through Acme's admin endpoint, exactly as a real device reporting to its
 cloud would: Acme stores it and calls its webhooks, so the change reaches thinghub as a
@@ -78,39 +79,89 @@ class Change:
 
 FAN_BY_HAND = ("low", "medium", "off", "high", "off")
 
+# The heat wave: the porch sensor climbs above the too-hot detector's 30 °C in two readings,
+# stays there for a few, then cools down below its 28 °C, a few degrees at a time.
+HEAT_PEAK = 32.5
+HEAT_HOLD = 2  # porch readings at the peak
+HEAT_COOLING = 2.5  # degrees per porch reading
+HEAT_OVER = 27.0  # the heat wave is over below this
+WALK_HIGH = 30.0  # the everyday random walk never goes above this
+
 
 class World:
     """The physical world: every `step` changes one device, in a fixed rhythm with a little
-    randomness, so a demo shows sensors ticking and now and then a device used by hand."""
+    randomness, so a demo shows sensors ticking and now and then a device used by hand.
+
+    Every 16 steps: the porch sensor 7 times, the hallway 4 times, the fan and the light twice
+    each, the coffee machine once (so it stays quiet long enough for its heartbeat detector to
+    call it Offline). `start_heat_wave` makes the porch hot for a while."""
 
     def __init__(self, seed: int = 7) -> None:
         self._random = random.Random(seed)
         self._state = {device.id: dict(device.state) for device in DEVICES}
         self._tick = 0
         self._fan_turns = 0
+        self._heat_steps: list[Change] = []  # taken before the rhythm goes on
+        self._heat_hold = 0  # porch readings left at the peak
+        self._cooling = False
+
+    @property
+    def heat_wave(self) -> bool:
+        """Whether a heat wave is on (from its start until the porch cooled down)."""
+        return bool(self._heat_steps) or self._heat_hold > 0 or self._cooling
 
     def observe(self, device_id: str, state: dict[str, Any]) -> None:
         """What Acme says a device's state is now (after a command, say)."""
         self._state[device_id] = dict(state)
 
+    def start_heat_wave(self) -> None:
+        """The fan is switched off as everyone leaves; then the porch heats up in two
+        readings, one step after the other."""
+        if self.heat_wave:
+            return
+        steps = []
+        if self._state[FAN.id].get("mode") != "off":
+            steps.append(Change(FAN, {"mode": "off"}, "switched off by hand"))
+        now = float(self._state[SENSOR.id]["temperature"])
+        halfway = round((now + HEAT_PEAK) / 2, 1)
+        steps.append(Change(SENSOR, {"temperature": halfway}, "heat wave"))
+        steps.append(Change(SENSOR, {"temperature": HEAT_PEAK}, "heat wave"))
+        self._heat_steps = steps
+        self._heat_hold = HEAT_HOLD
+
     def step(self) -> Change:
+        if self._heat_steps:
+            return self._heat_steps.pop(0)
         tick, self._tick = self._tick, self._tick + 1
-        if tick % 2 == 0:  # every other step: the sensors
-            return self._porch() if tick % 4 == 0 else self._hallway()
-        if tick % 8 == 3:
-            return self._fan_by_hand()
-        if tick % 8 == 5:
+        slot = tick % 16
+        if slot in (2, 6, 10, 14):
+            return self._hallway()
+        if slot in (3, 11):
+            # Nobody touches the fan during a heat wave: it is the too-hot detector's.
+            return self._porch() if self.heat_wave else self._fan_by_hand()
+        if slot in (5, 13):
             return self._light_by_hand()
-        if tick % 8 == 7:
+        if slot == 7:
             return self._coffee()
         return self._porch()
 
     def _porch(self) -> Change:
         now = float(self._state[SENSOR.id]["temperature"])
+        if self._heat_hold > 0:
+            self._heat_hold -= 1
+            self._cooling = self._heat_hold == 0
+            delta = self._random.choice((-0.2, -0.1, 0.1, 0.2))
+            return Change(SENSOR, {"temperature": round(now + delta, 1)}, "heat wave")
+        if self._cooling:
+            value = round(now - HEAT_COOLING, 1)
+            self._cooling = value >= HEAT_OVER
+            return Change(SENSOR, {"temperature": value}, "cooling down")
         # A small random walk that stays in a believable range.
         delta = self._random.choice((-0.3, -0.2, -0.1, 0.1, 0.2, 0.3))
-        if not 5.0 <= now + delta <= 30.0:
-            delta = -delta
+        if now + delta > WALK_HIGH:
+            delta = -abs(delta)
+        elif now + delta < 5.0:
+            delta = abs(delta)
         return Change(SENSOR, {"temperature": round(now + delta, 1)}, "measured")
 
     def _hallway(self) -> Change:

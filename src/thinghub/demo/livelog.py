@@ -27,6 +27,11 @@ PARTIES = {
     "connector": "bold yellow",
     "acme": "bold green",
     "world": "bold blue",
+    "DEVICE_EVENT": "bold magenta",  # thinghub's notification records, into IoT Events
+    "timer": "bold magenta",
+    "detector": "bold red",
+    "alarm": "bold red",
+    "fan-high": "bold yellow",  # the too-hot detector's local function
 }
 ARROW = " → "
 PATH_WIDTH = 28

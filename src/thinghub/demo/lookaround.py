@@ -31,7 +31,11 @@ def instructions(endpoint: str, acme_url: str, data_dir: str) -> Text:
     text.append(
         f"  aws iot-managed-integrations list-managed-things --endpoint-url {endpoint}\n"
         "  aws iot-managed-integrations list-account-associations\n"
-        "  aws iot-managed-integrations get-managed-thing-state --managed-thing-id <Id>\n\n"
+        "  aws iot-managed-integrations get-managed-thing-state --managed-thing-id <Id>\n"
+        '  export AWS_DATA_PATH="$(thinghub models-path)"   # the IoT Events models\n'
+        "  aws iotevents-data list-detectors --detector-model-name too-hot\n"
+        "  aws iotevents-data describe-detector --detector-model-name device-heartbeat "
+        "--key-value <Id>\n\n"
     )
     text.append("boto3:\n", style="bold")
     text.append(

@@ -90,6 +90,10 @@ class States:
         self._known[thing.id] = now
         return now
 
+    def known(self, thing: Thing) -> dict[tuple[str, str], Reading]:
+        """The state seen at the last look (nothing is read now)."""
+        return dict(self._known.get(thing.id, {}))
+
     def changes(self, thing: Thing) -> list[Reading]:
         """Readings that are new or different since the last look."""
         before = self._known.get(thing.id, {})

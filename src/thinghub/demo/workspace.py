@@ -29,6 +29,12 @@ CONNECTOR_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:acme-connector"
 CONNECTOR_HANDLER = "examples.acme_connector.handler:lambda_handler"
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:acme-oauth-DeMo01"
 SECRET_VERSION = "0" * 32
+# The too-hot detector's lambda action: a local function from the checkout's examples/.
+FAN_HIGH = "fan-high"
+FAN_HIGH_HANDLER = "examples.automations.handler:fan_high"
+# AWS's minimum timer is 60 s; the demo's heartbeat detectors use a quiet period a viewer can
+# wait for (`[iotevents] min_timer_seconds` takes any positive number of seconds).
+MIN_TIMER_SECONDS = 5
 OAUTH_CLIENT_ID = "acme-client"
 OAUTH_CLIENT_SECRET = "acme-secret"
 
@@ -112,11 +118,18 @@ def prepare(root: Path) -> Workspace:
 def _thinghub_config(workspace: Workspace) -> str:
     return f"""# Written by `thinghub demo`.
 [connectors]
-# The connector's Lambda function runs as a local handler from the checkout's examples/.
+# The Lambda functions (the connector, the detectors' fan-high) run as local handlers
+# from the checkout's examples/.
 python_path = [{_toml(workspace.examples)}]
 
 [functions]
 {_toml(CONNECTOR_ARN)} = {_toml(CONNECTOR_HANDLER)}
+# The too-hot detector's lambda action (examples/automations).
+{_toml(FAN_HIGH)} = {_toml(FAN_HIGH_HANDLER)}
+
+[iotevents]
+# Short timers, so that a quiet device's heartbeat detector goes Offline while you watch.
+min_timer_seconds = {MIN_TIMER_SECONDS}
 
 [secrets]
 # The OAuth client credentials of the destination's Secrets Manager secret.
