@@ -53,14 +53,11 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,16 +94,6 @@ SAMPLE = 20  # things whose state is read back after each level
 # MeasuredValue is in hundredths of a degree Celsius; every event of a device has a new one.
 TEMPERATURES = range(-2000, 5000)
 TARGET_RATE, TARGET_RATIO = 3_000.0, 0.30
-
-
-@contextmanager
-def silent_peer() -> Iterator[socket.socket]:
-    """A local listening socket that takes connections (into its backlog) and never answers.
-    Closing it resets those connections, so the calls waiting on it fail at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield sock
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -502,7 +489,10 @@ def main() -> None:
     per_level = args.requests or 6_000 * args.duration
     rng = random.Random(13)
     profile = args.profile.resolve() if args.profile else None
-    with tempfile.TemporaryDirectory(prefix="thinghub-bench-") as tmp, silent_peer() as silent:
+    with (
+        tempfile.TemporaryDirectory(prefix="thinghub-bench-") as tmp,
+        common.silent_peer() as silent,
+    ):
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
         silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"

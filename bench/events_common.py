@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +182,23 @@ def rss_mb(pid: int | str = "self") -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def open_silent_peer() -> socket.socket:
+    """A local listening socket that takes connections (into its backlog) and never answers.
+    Closing it resets those connections, so the calls waiting on it fail at once."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    return sock
+
+
+def peer_url(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextmanager
+def silent_peer() -> Iterator[socket.socket]:
+    """`open_silent_peer`, closed on the way out."""
+    with open_silent_peer() as sock:
+        yield sock

@@ -212,7 +212,8 @@ def main() -> None:
             raise SystemExit(f"created {created['count']} detectors, not {args.instances}")
         db_mb = sum(f.stat().st_size for f in data_dir.glob("thinghub.db*")) / 2**20
 
-        url, server = events_http.start_thinghub(data_dir)
+        peer = common.open_silent_peer()
+        url, server = events_http.start_thinghub(data_dir, common.peer_url(peer))
         try:
             rss_start = common.rss_mb(server.pid)
             http_rate = 0.0
@@ -231,6 +232,7 @@ def main() -> None:
             total, _ = events_http.evaluations(data_dir)
             peak = common.peak_rss_mb(server.pid)
         finally:
+            peer.close()  # deliveries waiting on it fail now instead of holding the shutdown
             server.terminate()
             server.wait(15)
 
