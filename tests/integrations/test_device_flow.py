@@ -580,3 +580,34 @@ def test_a_refused_activation_is_reported(hub: LinkedHub, things: Things) -> Non
             ]
         )
     )
+
+
+def test_events_arriving_together_fail_alone(hub: LinkedHub, things: Things) -> None:
+    """Device events that share a transaction: a bad one gets its error, the others commit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(i: int) -> str:
+        device = "acme-sensor-001" if i % 2 == 0 else "no-such-device"
+        try:
+            hub.mi.send_connector_event(
+                ConnectorId=things.linked.connector_id,
+                Operation="DEVICE_EVENT",
+                UserId="alice",
+                ConnectorDeviceId=device,
+                TraceId=f"together-{i}",
+                MatterEndpoint={
+                    "id": "1",
+                    "clusters": [{"id": "0x0402", "attributes": {"0x0000": 1000 + i}}],
+                },
+            )
+        except ClientError as exc:
+            return str(exc.response["Error"]["Code"])
+        return "accepted"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(send, range(16)))
+    assert outcomes == ["accepted", "ResourceNotFoundException"] * 8
+    documents = things.stream.wait_for(
+        lambda ds: all(_of(ds, "DEVICE_EVENT", traceId=f"together-{i}") for i in range(0, 16, 2))
+    )
+    assert not any(_of(documents, "DEVICE_EVENT", traceId=f"together-{i}") for i in range(1, 16, 2))

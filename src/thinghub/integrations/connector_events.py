@@ -48,13 +48,13 @@ def _check_connector(ctx: RequestContext, connector_id: str) -> None:
     raise not_found(cloud_connectors.RESOURCE_TYPE, connector_id)
 
 
-def send_connector_event(ctx: RequestContext, params: Params) -> Result:
+async def send_connector_event(ctx: RequestContext, params: Params) -> Result:
     connector_id = params["ConnectorId"]
     _check_connector(ctx, connector_id)
     if params["Operation"] == DEVICE_DISCOVERY:
         _device_discovery(ctx, connector_id, params)
     else:
-        device_events.handle(ctx, connector_id, params)
+        await device_events.handle(ctx, connector_id, params)
     return {"ConnectorId": connector_id}
 
 

@@ -15,9 +15,10 @@ for a command that has ended already changes nothing (202; the first outcome sta
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -43,15 +44,19 @@ from thinghub.store import Resource
 from thinghub.store.device_commands import FAILED, PENDING, SUCCEEDED
 from thinghub.store.device_state import PropertyValue
 
+if TYPE_CHECKING:
+    from thinghub.hub import Hub
+
 log = logging.getLogger("thinghub.integrations")
 
+COMPONENT = "device-events"
 DEVICE_EVENT = "DEVICE_EVENT"
 DEVICE_COMMAND_REQUEST = "DEVICE_COMMAND_REQUEST"
 DEVICE_COMMAND_RESPONSE = "DEVICE_COMMAND_RESPONSE"
 OPERATIONS = (DEVICE_EVENT, DEVICE_COMMAND_REQUEST, DEVICE_COMMAND_RESPONSE)
 
 
-def handle(ctx: RequestContext, connector_id: str, params: Params) -> None:
+async def handle(ctx: RequestContext, connector_id: str, params: Params) -> None:
     operation = params["Operation"]
     if operation == DEVICE_COMMAND_RESPONSE:
         _require(params, operation, "TraceId", "UserId")
@@ -59,9 +64,62 @@ def handle(ctx: RequestContext, connector_id: str, params: Params) -> None:
     else:
         _require(params, operation, "ConnectorDeviceId", "UserId", "MatterEndpoint")
         if operation == DEVICE_EVENT:
-            _device_event(ctx, connector_id, params)
+            await _group_commit(ctx.hub).submit(
+                lambda conn: _device_event(ctx, connector_id, params, conn)
+            )
         else:
             _command_request(ctx, connector_id, params)
+
+
+class GroupCommit:
+    """Device events that arrive together share one transaction: the first schedules a flush
+    for the next turn of the event loop, and every event queued by then is applied in arrival
+    order, each in a savepoint of its own (an event that fails rolls back alone and gets its
+    error), then committed at once. A request is answered only after that commit."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self._pending: list[tuple[Callable[[Connection], None], asyncio.Future[None]]] = []
+
+    async def submit(self, work: Callable[[Connection], None]) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((work, future))
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)
+        await future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        failures: dict[int, BaseException] = {}
+        try:
+            with self.hub.store.transaction() as conn:
+                for index, (work, _) in enumerate(pending):
+                    try:
+                        with conn.begin_nested():
+                            work(conn)
+                    except Exception as exc:
+                        failures[index] = exc
+        except Exception as exc:
+            for _, future in pending:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for index, (_, future) in enumerate(pending):
+            if future.done():
+                continue  # the request went away meanwhile
+            if index in failures:
+                future.set_exception(failures[index])
+            else:
+                future.set_result(None)
+
+
+def _group_commit(hub: Hub) -> GroupCommit:
+    found = hub.components.get(COMPONENT)
+    if found is None:
+        found = hub.components[COMPONENT] = GroupCommit(hub)
+    batcher: GroupCommit = found
+    return batcher
 
 
 def _require(params: Params, operation: str, *members: str) -> None:
@@ -114,42 +172,41 @@ def _common(thing: Resource, params: Params) -> dict[str, Any]:
     return payload
 
 
-def _device_event(ctx: RequestContext, connector_id: str, params: Params) -> None:
+def _device_event(ctx: RequestContext, connector_id: str, params: Params, conn: Connection) -> None:
     hub = ctx.hub
     endpoint = _matter_endpoint(params)
-    with hub.store.transaction() as conn:
-        thing = _find_thing(ctx, connector_id, params["UserId"], params["ConnectorDeviceId"], conn)
-        if thing is None:
-            log.info(
-                "DEVICE_EVENT for user %s of %s dropped: not linked", params["UserId"], connector_id
-            )
-            return
-        model = model_of(thing)
-        now = hub.clock.now()
-        _, state = thing_state.report(
-            hub, ctx.scope, thing, model, endpoint, now, conn, trace_id=params.get("TraceId")
+    thing = _find_thing(ctx, connector_id, params["UserId"], params["ConnectorDeviceId"], conn)
+    if thing is None:
+        log.info(
+            "DEVICE_EVENT for user %s of %s dropped: not linked", params["UserId"], connector_id
         )
-        payload = _common(thing, params)
-        reported = [
-            PropertyValue(
-                v.endpoint_id,
-                v.cluster_id,
-                v.attribute_id,
-                normalized_value(
-                    model.by_cluster(v.endpoint_id, v.cluster_id), v.attribute_id, v.value
-                ),
-                now,
-                now,
-            )
-            for v in reported_values(endpoint)
-        ]
-        payload["endpoints"] = customer_endpoints(model, reported, notifications.timestamp)
-        payload["events"] = customer_events(model, endpoint)
-        payload["matterEndpoint"] = endpoint
-        records = [_record(ctx, thing, notifications.DEVICE_EVENT, payload)]
-        if state is not None:
-            records.append(state)
-        notifications.notify(hub, ctx.scope, records, now, conn)
+        return
+    model = model_of(thing)
+    now = hub.clock.now()
+    _, state = thing_state.report(
+        hub, ctx.scope, thing, model, endpoint, now, conn, trace_id=params.get("TraceId")
+    )
+    payload = _common(thing, params)
+    reported = [
+        PropertyValue(
+            v.endpoint_id,
+            v.cluster_id,
+            v.attribute_id,
+            normalized_value(
+                model.by_cluster(v.endpoint_id, v.cluster_id), v.attribute_id, v.value
+            ),
+            now,
+            now,
+        )
+        for v in reported_values(endpoint)
+    ]
+    payload["endpoints"] = customer_endpoints(model, reported, notifications.timestamp)
+    payload["events"] = customer_events(model, endpoint)
+    payload["matterEndpoint"] = endpoint
+    records = [_record(ctx, thing, notifications.DEVICE_EVENT, payload)]
+    if state is not None:
+        records.append(state)
+    notifications.notify(hub, ctx.scope, records, now, conn)
 
 
 def _command_request(ctx: RequestContext, connector_id: str, params: Params) -> None:
