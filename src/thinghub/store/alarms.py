@@ -17,7 +17,6 @@ holds the database's write lock.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,8 +34,6 @@ from thinghub.store.tables import alarm_instances
 __all__ = ["AlarmRecord", "AlarmStore", "DueSnooze"]
 
 T = TypeVar("T")
-# PostgreSQL: deadlock_detected, serialization_failure - the transaction may simply be retried.
-_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 _a = alarm_instances
 _COLUMNS = (
@@ -182,35 +179,13 @@ class AlarmStore:
     def run_transaction(self, work: Callable[[Connection], T], attempts: int = 4) -> T:
         """`work(conn)` in one transaction, run again when PostgreSQL aborted it for a deadlock
         or a serialization failure; any other error propagates at once."""
-        for attempt in range(attempts):
-            try:
-                with self.transaction() as conn:
-                    return work(conn)
-            except sa.exc.DBAPIError as exc:
-                code = getattr(exc.orig, "sqlstate", None)
-                if code not in _RETRYABLE_SQLSTATES or attempt == attempts - 1:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return self._run.run_transaction(work, attempts)
 
     # --- alarms -----------------------------------------------------------------------------
 
     def lock(self, scope: Scope, alarms: Iterable[tuple[str, str]], conn: Connection) -> None:
         """Hold (model, key) alarms exclusively until `conn`'s transaction ends (PostgreSQL)."""
-        if self._run.sqlite:
-            return
-        pairs = sorted(set(alarms))
-        if not pairs:
-            return
-        conn.execute(
-            _PG_LOCK,
-            {
-                "a": scope.account_id,
-                "r": scope.region,
-                "models": [m for m, _ in pairs],
-                "keys": [k for _, k in pairs],
-            },
-        )
+        self._run.lock_pairs(conn, _PG_LOCK, scope.account_id, scope.region, alarms)
 
     def get(
         self, scope: Scope, model: str, key: str, conn: Connection | None = None

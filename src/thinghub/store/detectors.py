@@ -44,7 +44,6 @@ losing a firing on a crash is acceptable.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,8 +76,6 @@ TimerSet = Mapping[str, tuple[float, int]]
 
 MESSAGE_ID_TTL = 300.0  # IoT Events ignores a messageId seen in the last five minutes
 _CHUNK = 10_000  # rows per transaction when deleting in the background
-# PostgreSQL: deadlock_detected, serialization_failure - the transaction may simply be retried.
-_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 T = TypeVar("T")
 _ONE = sa.literal_column("1", sa.Integer())
 
@@ -404,16 +401,7 @@ class DetectorStore:
         """`work(conn)` in one transaction, run again from the start when PostgreSQL aborted it
         for a deadlock or a serialization failure (two nodes locking detectors in another
         order); any other error propagates at once."""
-        for attempt in range(attempts):
-            try:
-                with self.transaction() as conn:
-                    return work(conn)
-            except sa.exc.DBAPIError as exc:
-                code = getattr(exc.orig, "sqlstate", None)
-                if code not in _RETRYABLE_SQLSTATES or attempt == attempts - 1:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return self._run.run_transaction(work, attempts)
 
     # --- instances ---------------------------------------------------------------------------
 
@@ -425,20 +413,7 @@ class DetectorStore:
         deadlock with another node (PostgreSQL then aborts one; retry it). SQLite: nothing to
         do, the transaction already holds the database's write lock.
         """
-        if self._run.sqlite:
-            return
-        pairs = sorted(set(instances))
-        if not pairs:
-            return
-        conn.execute(
-            _PG_LOCK,
-            {
-                "a": scope.account_id,
-                "r": scope.region,
-                "models": [m for m, _ in pairs],
-                "keys": [k for _, k in pairs],
-            },
-        )
+        self._run.lock_pairs(conn, _PG_LOCK, scope.account_id, scope.region, instances)
 
     def get(
         self, scope: Scope, model: str, key: str, conn: Connection | None = None

@@ -4,10 +4,11 @@ on SQLite (detectors, outbox), through SQLAlchemy on PostgreSQL."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 import sqlalchemy as sa
@@ -17,6 +18,10 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from thinghub.store.fastread import FastReader
+
+T = TypeVar("T")
+# PostgreSQL: deadlock_detected, serialization_failure - the transaction may simply be retried.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 class _SqliteSql:
@@ -51,7 +56,7 @@ class StatementRunner:
     sqlite3 connection (also inside a caller's SQLAlchemy transaction, which is the same
     DBAPI transaction); on PostgreSQL through SQLAlchemy, where the round trip dominates.
 
-    Shared by DetectorStore and Outbox.
+    Shared by DetectorStore, AlarmStore and Outbox.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -96,6 +101,46 @@ class StatementRunner:
                             "BEGIN IMMEDIATE", (), exc, sqlite3.Error
                         ) from exc
             yield conn
+
+    def run_transaction(self, work: Callable[[Connection], T], attempts: int = 4) -> T:
+        """`work(conn)` in one `transaction()`, run again from the start when PostgreSQL aborted
+        it for a deadlock or a serialization failure; any other error propagates at once."""
+        for attempt in range(attempts):
+            try:
+                with self.transaction() as conn:
+                    return work(conn)
+            except sa.exc.DBAPIError as exc:
+                code = getattr(exc.orig, "sqlstate", None)
+                if code not in RETRYABLE_SQLSTATES or attempt == attempts - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def lock_pairs(
+        self,
+        conn: Connection,
+        stmt: sa.Executable,
+        account_id: str,
+        region: str,
+        pairs: Iterable[tuple[str, str]],
+    ) -> None:
+        """Run `stmt`, a PostgreSQL advisory lock statement taking `:a`, `:r` and the arrays
+        `:models` and `:keys`, over the distinct (model, key) pairs in order. Nothing on SQLite,
+        where the transaction already holds the database's write lock."""
+        if self.sqlite:
+            return
+        ordered = sorted(set(pairs))
+        if not ordered:
+            return
+        conn.execute(
+            stmt,
+            {
+                "a": account_id,
+                "r": region,
+                "models": [m for m, _ in ordered],
+                "keys": [k for _, k in ordered],
+            },
+        )
 
     @contextmanager
     def writing(self, conn: Connection | None) -> Iterator[Connection]:

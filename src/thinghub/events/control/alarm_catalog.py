@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from thinghub.events.control.kinds import ALARM_MODEL, ALARM_MODEL_VERSION, ROUTES, version_id
+from thinghub.events.control.catalog import routed_model_names
+from thinghub.events.control.kinds import ALARM_MODEL, ALARM_MODEL_VERSION, version_id
 from thinghub.store import Resource, ResourceStore, Scope
 
 __all__ = [
@@ -73,15 +74,7 @@ def version_of(resource: Resource) -> AlarmModelVersion:
 
 def alarm_models_for_input(store: ResourceStore, scope: Scope, input_name: str) -> list[str]:
     """Names of the alarm models whose active version routes `input_name`, oldest first."""
-    names: list[str] = []
-    token = None
-    while True:
-        page, token = store.list_page(
-            scope, ALARM_MODEL, max_results=50, next_token=token, filters={ROUTES: input_name}
-        )
-        names.extend(model.id for model in page)
-        if token is None:
-            return names
+    return routed_model_names(store, scope, ALARM_MODEL, input_name)
 
 
 def active_alarm_model(store: ResourceStore, scope: Scope, name: str) -> AlarmModelVersion | None:

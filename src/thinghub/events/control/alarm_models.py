@@ -12,25 +12,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.events.control import alarm_catalog
 from thinghub.events.control.alarm_validation import validate_alarm_model
-from thinghub.events.control.errors import already_exists, in_use, limit_exceeded, not_found
+from thinghub.events.control.errors import already_exists, limit_exceeded, not_found
 from thinghub.events.control.kinds import (
     ALARM_MODEL,
     ALARM_MODEL_VERSION,
-    MODEL,
-    ROUTES,
     SERVICE,
     alarm_model_arn,
     version_id,
 )
-from thinghub.events.control.paging import list_page
+from thinghub.events.control.model_versions import ModelKinds
 from thinghub.events.control.quotas import quotas_of
-from thinghub.events.control.routing import all_resources
 from thinghub.events.control.tags import tags_from_request
 from thinghub.events.control.validation import StoreResources
-from thinghub.store import AlreadyExists, Resource, VersionConflict
+from thinghub.store import Resource, Scope
 
 ACTIVE = "ACTIVE"
 ACTIVATING = "ACTIVATING"
@@ -68,8 +67,21 @@ _SUMMARY = (
 )
 
 
-def _missing(name: str) -> Exception:
-    return not_found(f"Alarm model {name} does not exist")
+def _notify(conn: Connection, scope: Scope, name: str, version: Resource | None) -> None:
+    alarm_catalog.notify(
+        conn, scope, name, None if version is None else alarm_catalog.version_of(version)
+    )
+
+
+_MODELS = ModelKinds(
+    model_kind=ALARM_MODEL,
+    version_kind=ALARM_MODEL_VERSION,
+    label="Alarm model",
+    name_member="alarmModelName",
+    description_member="alarmModelDescription",
+    notify=_notify,
+)
+_missing = _MODELS.missing
 
 
 def _metadata(version: Resource, status: str | None = None) -> dict[str, Any]:
@@ -139,32 +151,16 @@ def create_alarm_model(ctx: RequestContext, params: Params) -> Result:
             "alarmModelDescription": params.get("alarmModelDescription"),
             "key": key,
         }
-        try:
-            store.create(
-                ctx.scope,
-                ALARM_MODEL,
-                name,
-                name=name,
-                arn=arn,
-                attrs=model_attrs,
-                now=ctx.now,
-                index={ROUTES: sorted(inputs)},
-                tags=tags,
-                conn=conn,
-            )
-            version = store.create(
-                ctx.scope,
-                ALARM_MODEL_VERSION,
-                version_id(name, "1"),
-                attrs=attrs,
-                now=ctx.now,
-                index={MODEL: name},
-                conn=conn,
-            )
-        except AlreadyExists:
-            # Another request created the same model between our check and our insert.
-            raise already_exists(f"Alarm model {name} already exists", name, arn) from None
-        alarm_catalog.notify(conn, ctx.scope, name, alarm_catalog.version_of(version))
+        version = _MODELS.create(
+            ctx,
+            conn,
+            name=name,
+            arn=arn,
+            model_attrs=model_attrs,
+            attrs=attrs,
+            inputs=inputs,
+            tags=tags,
+        )
     return _metadata(version, ACTIVATING)
 
 
@@ -195,42 +191,17 @@ def update_alarm_model(ctx: RequestContext, params: Params) -> Result:
             inputs=inputs,
             previous=previous,
         )
-        try:
-            # The superseded version stays describable; it no longer evaluates anything.
-            store.update(
-                ctx.scope,
-                ALARM_MODEL_VERSION,
-                previous.id,
-                attrs={**previous.attrs, "status": INACTIVE, "lastUpdateTime": ctx.now},
-                now=ctx.now,
-                conn=conn,
-            )
-            version = store.create(
-                ctx.scope,
-                ALARM_MODEL_VERSION,
-                version_id(name, number),
-                attrs=attrs,
-                now=ctx.now,
-                index={MODEL: name},
-                conn=conn,
-            )
-            store.update(
-                ctx.scope,
-                ALARM_MODEL,
-                name,
-                attrs={
-                    **model.attrs,
-                    "latestVersion": number,
-                    "alarmModelDescription": attrs.get("alarmModelDescription"),
-                },
-                now=ctx.now,
-                index={ROUTES: sorted(inputs)},
-                expected_version=model.version,
-                conn=conn,
-            )
-        except (AlreadyExists, VersionConflict):
-            raise in_use(f"Alarm model {name} is being updated by another request") from None
-        alarm_catalog.notify(conn, ctx.scope, name, alarm_catalog.version_of(version))
+        # The superseded version stays describable; it no longer evaluates anything.
+        version = _MODELS.add_version(
+            ctx,
+            conn,
+            model=model,
+            previous=previous,
+            number=number,
+            attrs=attrs,
+            inputs=inputs,
+            superseded=INACTIVE,
+        )
     return _metadata(version, ACTIVATING)
 
 
@@ -255,40 +226,20 @@ def describe_alarm_model(ctx: RequestContext, params: Params) -> Result:
 
 
 def delete_alarm_model(ctx: RequestContext, params: Params) -> Result:
-    name = params["alarmModelName"]
-    store = ctx.hub.store
-    with store.transaction() as conn:
-        if store.delete(ctx.scope, ALARM_MODEL, name, conn=conn) is None:
-            raise _missing(name)
-        for version in list(
-            all_resources(store, ctx.scope, ALARM_MODEL_VERSION, {MODEL: name}, conn)
-        ):
-            store.delete(ctx.scope, ALARM_MODEL_VERSION, version.id, conn=conn)
-        alarm_catalog.notify(conn, ctx.scope, name, None)
+    _MODELS.delete(ctx, params["alarmModelName"])
     return None
 
 
 def list_alarm_models(ctx: RequestContext, params: Params) -> Result:
-    items, more = list_page(ctx, ALARM_MODEL, params)
-    summaries = []
-    for model in items:
-        summary: dict[str, Any] = {"alarmModelName": model.id, "creationTime": model.created_at}
-        if model.attrs.get("alarmModelDescription") is not None:
-            summary["alarmModelDescription"] = model.attrs["alarmModelDescription"]
-        summaries.append(summary)
-    return {"alarmModelSummaries": summaries, **more}
+    return _MODELS.list_models(ctx, params, "alarmModelSummaries")
+
+
+def _version_summary(version: Resource) -> dict[str, Any]:
+    return {member: version.attrs[member] for member in _SUMMARY if member in version.attrs}
 
 
 def list_alarm_model_versions(ctx: RequestContext, params: Params) -> Result:
-    name = params["alarmModelName"]
-    if ctx.hub.store.get(ctx.scope, ALARM_MODEL, name) is None:
-        raise _missing(name)
-    items, more = list_page(ctx, ALARM_MODEL_VERSION, params, {MODEL: name})
-    summaries = [
-        {member: version.attrs[member] for member in _SUMMARY if member in version.attrs}
-        for version in items
-    ]
-    return {"alarmModelVersionSummaries": summaries, **more}
+    return _MODELS.list_versions(ctx, params, "alarmModelVersionSummaries", _version_summary)
 
 
 def register(handlers: Handlers) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "detector_models_for_input",
     "input_definition",
     "input_exists",
+    "routed_model_names",
     "subscribe",
 ]
 
@@ -69,11 +70,17 @@ def detector_models_for_input(store: ResourceStore, scope: Scope, input_name: st
 
     An input routes to at most `detector_models_per_input` models (10), so one page holds them.
     """
+    return routed_model_names(store, scope, DETECTOR_MODEL, input_name)
+
+
+def routed_model_names(store: ResourceStore, scope: Scope, kind: str, input_name: str) -> list[str]:
+    """Names of the models of `kind` (detector or alarm) whose active version routes
+    `input_name`, oldest first."""
     names: list[str] = []
     token = None
     while True:
         page, token = store.list_page(
-            scope, DETECTOR_MODEL, max_results=50, next_token=token, filters={ROUTES: input_name}
+            scope, kind, max_results=50, next_token=token, filters={ROUTES: input_name}
         )
         names.extend(model.id for model in page)
         if token is None:

@@ -14,22 +14,20 @@ from sqlalchemy.engine import Connection
 
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.events.control import catalog
-from thinghub.events.control.errors import already_exists, in_use, limit_exceeded, not_found
+from thinghub.events.control.errors import already_exists, limit_exceeded, not_found
 from thinghub.events.control.kinds import (
     DETECTOR_MODEL,
     DETECTOR_MODEL_VERSION,
-    MODEL,
-    ROUTES,
     SERVICE,
     detector_model_arn,
     version_id,
 )
-from thinghub.events.control.paging import list_page
+from thinghub.events.control.model_versions import ModelKinds
 from thinghub.events.control.quotas import Quotas, quotas_of
-from thinghub.events.control.routing import all_resources, routed_resources
+from thinghub.events.control.routing import routed_resources
 from thinghub.events.control.tags import tags_from_request
 from thinghub.events.control.validation import StoreResources, validate_definition
-from thinghub.store import AlreadyExists, Resource, ResourceStore, Scope, VersionConflict
+from thinghub.store import Resource, ResourceStore, Scope
 
 ACTIVE = "ACTIVE"
 ACTIVATING = "ACTIVATING"
@@ -60,8 +58,19 @@ def configuration(version: Resource, status: str | None = None) -> dict[str, Any
     return result
 
 
-def _missing(name: str) -> Exception:
-    return not_found(f"Detector model {name} does not exist")
+def _notify(conn: Connection, scope: Scope, name: str, version: Resource | None) -> None:
+    catalog.notify(conn, scope, name, None if version is None else catalog.version_of(version))
+
+
+_MODELS = ModelKinds(
+    model_kind=DETECTOR_MODEL,
+    version_kind=DETECTOR_MODEL_VERSION,
+    label="Detector model",
+    name_member="detectorModelName",
+    description_member="detectorModelDescription",
+    notify=_notify,
+)
+_missing = _MODELS.missing
 
 
 def _check_routes(
@@ -145,32 +154,16 @@ def create_detector_model(ctx: RequestContext, params: Params) -> Result:
             "detectorModelDescription": params.get("detectorModelDescription"),
             "key": key,
         }
-        try:
-            store.create(
-                ctx.scope,
-                DETECTOR_MODEL,
-                name,
-                name=name,
-                arn=arn,
-                attrs=model_attrs,
-                now=ctx.now,
-                index={ROUTES: sorted(inputs)},
-                tags=tags,
-                conn=conn,
-            )
-            version = store.create(
-                ctx.scope,
-                DETECTOR_MODEL_VERSION,
-                version_id(name, "1"),
-                attrs=attrs,
-                now=ctx.now,
-                index={MODEL: name},
-                conn=conn,
-            )
-        except AlreadyExists:
-            # Another request created the same model between our check and our insert.
-            raise already_exists(f"Detector model {name} already exists", name, arn) from None
-        catalog.notify(conn, ctx.scope, name, catalog.version_of(version))
+        version = _MODELS.create(
+            ctx,
+            conn,
+            name=name,
+            arn=arn,
+            model_attrs=model_attrs,
+            attrs=attrs,
+            inputs=inputs,
+            tags=tags,
+        )
     return {"detectorModelConfiguration": configuration(version, ACTIVATING)}
 
 
@@ -204,42 +197,17 @@ def update_detector_model(ctx: RequestContext, params: Params) -> Result:
             inputs=inputs,
             previous=previous,
         )
-        try:
-            # The superseded version stays describable; it just no longer runs.
-            store.update(
-                ctx.scope,
-                DETECTOR_MODEL_VERSION,
-                previous.id,
-                attrs={**previous.attrs, "status": DEPRECATED, "lastUpdateTime": ctx.now},
-                now=ctx.now,
-                conn=conn,
-            )
-            version = store.create(
-                ctx.scope,
-                DETECTOR_MODEL_VERSION,
-                version_id(name, version_number),
-                attrs=attrs,
-                now=ctx.now,
-                index={MODEL: name},
-                conn=conn,
-            )
-            store.update(
-                ctx.scope,
-                DETECTOR_MODEL,
-                name,
-                attrs={
-                    **model.attrs,
-                    "latestVersion": version_number,
-                    "detectorModelDescription": attrs.get("detectorModelDescription"),
-                },
-                now=ctx.now,
-                index={ROUTES: sorted(inputs)},
-                expected_version=model.version,
-                conn=conn,
-            )
-        except (AlreadyExists, VersionConflict):
-            raise in_use(f"Detector model {name} is being updated by another request") from None
-        catalog.notify(conn, ctx.scope, name, catalog.version_of(version))
+        # The superseded version stays describable; it just no longer runs.
+        version = _MODELS.add_version(
+            ctx,
+            conn,
+            model=model,
+            previous=previous,
+            number=version_number,
+            attrs=attrs,
+            inputs=inputs,
+            superseded=DEPRECATED,
+        )
     return {"detectorModelConfiguration": configuration(version, ACTIVATING)}
 
 
@@ -268,42 +236,23 @@ def describe_detector_model(ctx: RequestContext, params: Params) -> Result:
 
 
 def delete_detector_model(ctx: RequestContext, params: Params) -> Result:
-    name = params["detectorModelName"]
-    store = ctx.hub.store
-    with store.transaction() as conn:
-        if store.delete(ctx.scope, DETECTOR_MODEL, name, conn=conn) is None:
-            raise _missing(name)
-        for version in list(
-            all_resources(store, ctx.scope, DETECTOR_MODEL_VERSION, {MODEL: name}, conn)
-        ):
-            store.delete(ctx.scope, DETECTOR_MODEL_VERSION, version.id, conn=conn)
-        catalog.notify(conn, ctx.scope, name, None)
+    _MODELS.delete(ctx, params["detectorModelName"])
     return None
 
 
 def list_detector_models(ctx: RequestContext, params: Params) -> Result:
-    items, more = list_page(ctx, DETECTOR_MODEL, params)
-    summaries = []
-    for model in items:
-        summary: dict[str, Any] = {"detectorModelName": model.id, "creationTime": model.created_at}
-        if model.attrs.get("detectorModelDescription") is not None:
-            summary["detectorModelDescription"] = model.attrs["detectorModelDescription"]
-        summaries.append(summary)
-    return {"detectorModelSummaries": summaries, **more}
+    return _MODELS.list_models(ctx, params, "detectorModelSummaries")
+
+
+def _version_summary(version: Resource) -> dict[str, Any]:
+    summary = configuration(version)
+    for member in ("detectorModelDescription", "key"):
+        summary.pop(member, None)
+    return summary
 
 
 def list_detector_model_versions(ctx: RequestContext, params: Params) -> Result:
-    name = params["detectorModelName"]
-    if ctx.hub.store.get(ctx.scope, DETECTOR_MODEL, name) is None:
-        raise _missing(name)
-    items, more = list_page(ctx, DETECTOR_MODEL_VERSION, params, {MODEL: name})
-    summaries = []
-    for version in items:
-        summary = configuration(version)
-        for member in ("detectorModelDescription", "key"):
-            summary.pop(member, None)
-        summaries.append(summary)
-    return {"detectorModelVersionSummaries": summaries, **more}
+    return _MODELS.list_versions(ctx, params, "detectorModelVersionSummaries", _version_summary)
 
 
 def register(handlers: Handlers) -> None:

@@ -1,0 +1,173 @@
+"""The store plumbing that detector models and alarm models share.
+
+Both keep one model resource (its latest version number, key, description and the inputs its
+active version routes, as index entries) and one version resource per version, and tell their
+catalog's listeners about every change inside the same transaction. What a version holds, how it
+is validated and what the API answers stay with each kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from thinghub.api import Params, RequestContext, Result
+from thinghub.events.control.errors import already_exists, in_use, not_found
+from thinghub.events.control.kinds import MODEL, ROUTES, version_id
+from thinghub.events.control.paging import list_page
+from thinghub.events.control.routing import all_resources
+from thinghub.store import AlreadyExists, Resource, Scope, VersionConflict
+
+__all__ = ["ModelKinds"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelKinds:
+    """One family of versioned models: its resource kinds, names and catalog notification."""
+
+    model_kind: str
+    version_kind: str
+    label: str  # "Detector model", as messages name it
+    name_member: str  # "detectorModelName"
+    description_member: str  # "detectorModelDescription"
+    # `notify(conn, scope, name, version_or_None)` with the runtime's view of a version.
+    notify: Callable[[Connection, Scope, str, Resource | None], None]
+
+    def missing(self, name: str) -> Exception:
+        return not_found(f"{self.label} {name} does not exist")
+
+    def create(
+        self,
+        ctx: RequestContext,
+        conn: Connection,
+        *,
+        name: str,
+        arn: str,
+        model_attrs: dict[str, Any],
+        attrs: dict[str, Any],
+        inputs: frozenset[str],
+        tags: Any,
+    ) -> Resource:
+        """Store a new model and its version 1 (`attrs`); notify. AlreadyExists if a concurrent
+        request created the model first."""
+        store = ctx.hub.store
+        try:
+            store.create(
+                ctx.scope,
+                self.model_kind,
+                name,
+                name=name,
+                arn=arn,
+                attrs=model_attrs,
+                now=ctx.now,
+                index={ROUTES: sorted(inputs)},
+                tags=tags,
+                conn=conn,
+            )
+            version = store.create(
+                ctx.scope,
+                self.version_kind,
+                version_id(name, "1"),
+                attrs=attrs,
+                now=ctx.now,
+                index={MODEL: name},
+                conn=conn,
+            )
+        except AlreadyExists:
+            # Another request created the same model between our check and our insert.
+            raise already_exists(f"{self.label} {name} already exists", name, arn) from None
+        self.notify(conn, ctx.scope, name, version)
+        return version
+
+    def add_version(
+        self,
+        ctx: RequestContext,
+        conn: Connection,
+        *,
+        model: Resource,
+        previous: Resource,
+        number: str,
+        attrs: dict[str, Any],
+        inputs: frozenset[str],
+        superseded: str,
+    ) -> Resource:
+        """Store version `number` (`attrs`) of `model`, mark `previous` with the status
+        `superseded` (it stays describable), point the model at the new version; notify."""
+        store = ctx.hub.store
+        name = model.id
+        try:
+            store.update(
+                ctx.scope,
+                self.version_kind,
+                previous.id,
+                attrs={**previous.attrs, "status": superseded, "lastUpdateTime": ctx.now},
+                now=ctx.now,
+                conn=conn,
+            )
+            version = store.create(
+                ctx.scope,
+                self.version_kind,
+                version_id(name, number),
+                attrs=attrs,
+                now=ctx.now,
+                index={MODEL: name},
+                conn=conn,
+            )
+            store.update(
+                ctx.scope,
+                self.model_kind,
+                name,
+                attrs={
+                    **model.attrs,
+                    "latestVersion": number,
+                    self.description_member: attrs.get(self.description_member),
+                },
+                now=ctx.now,
+                index={ROUTES: sorted(inputs)},
+                expected_version=model.version,
+                conn=conn,
+            )
+        except (AlreadyExists, VersionConflict):
+            raise in_use(f"{self.label} {name} is being updated by another request") from None
+        self.notify(conn, ctx.scope, name, version)
+        return version
+
+    def delete(self, ctx: RequestContext, name: str) -> None:
+        """Delete the model and all its versions in one transaction; notify (None)."""
+        store = ctx.hub.store
+        with store.transaction() as conn:
+            if store.delete(ctx.scope, self.model_kind, name, conn=conn) is None:
+                raise self.missing(name)
+            for version in list(
+                all_resources(store, ctx.scope, self.version_kind, {MODEL: name}, conn)
+            ):
+                store.delete(ctx.scope, self.version_kind, version.id, conn=conn)
+            self.notify(conn, ctx.scope, name, None)
+
+    def list_models(self, ctx: RequestContext, params: Params, member: str) -> Result:
+        """One page of model summaries (name, creation time, description) under `member`."""
+        items, more = list_page(ctx, self.model_kind, params)
+        summaries = []
+        for model in items:
+            summary: dict[str, Any] = {self.name_member: model.id, "creationTime": model.created_at}
+            if model.attrs.get(self.description_member) is not None:
+                summary[self.description_member] = model.attrs[self.description_member]
+            summaries.append(summary)
+        return {member: summaries, **more}
+
+    def list_versions(
+        self,
+        ctx: RequestContext,
+        params: Params,
+        member: str,
+        summary: Callable[[Resource], dict[str, Any]],
+    ) -> Result:
+        """One page of `summary(version)` of the named model's versions under `member`."""
+        name = params[self.name_member]
+        if ctx.hub.store.get(ctx.scope, self.model_kind, name) is None:
+            raise self.missing(name)
+        items, more = list_page(ctx, self.version_kind, params, {MODEL: name})
+        return {member: [summary(version) for version in items], **more}
