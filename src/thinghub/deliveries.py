@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from thinghub.config import ConfigError, Settings
 from thinghub.events.actions import ActionSinks
+from thinghub.integrations.settings import seconds_setting
 from thinghub.store import Outbox, OutboxItem
 
 if TYPE_CHECKING:
@@ -56,17 +57,12 @@ def backoff(attempts: int, ceiling: float = MAX_BACKOFF_SECONDS) -> float:
 
 def max_backoff_seconds(settings: Settings) -> float:
     section = settings.raw.get("deliveries", {})
-    if not isinstance(section, dict):
-        raise ConfigError("[deliveries] must be a table")
-    unknown = sorted(set(section) - {"max_backoff_seconds"})
+    unknown = sorted(set(section) - {"max_backoff_seconds"}) if isinstance(section, dict) else []
     if unknown:
         raise ConfigError(f"[deliveries] has no setting {unknown[0]!r}")
-    value = section.get("max_backoff_seconds", MAX_BACKOFF_SECONDS)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
-        raise ConfigError(
-            f"[deliveries] max_backoff_seconds must be a number of seconds >= 1, not {value!r}"
-        )
-    return float(value)
+    return seconds_setting(
+        settings, "max_backoff_seconds", MAX_BACKOFF_SECONDS, section="deliveries", at_least=1
+    )
 
 
 class Deliveries:

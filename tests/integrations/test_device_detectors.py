@@ -18,7 +18,6 @@ from tests.conftest import make_client
 from tests.integrations.test_discovery_support import (
     ACCOUNT,
     LinkedHub,
-    all_discovered,
     linked_hub_fixture,
 )
 from tests.peers import REGION, wait_until
@@ -62,13 +61,7 @@ def test_too_hot_sensor_turns_the_fan_to_high_across_a_restart(hub: LinkedHub) -
     discovery = hub.mi.start_device_discovery(
         DiscoveryType="CLOUD", AccountAssociationId=linked.association_id
     )["Id"]
-    things = {}
-    for found in all_discovered(hub.mi, discovery):
-        things[found["ConnectorDeviceId"]] = hub.mi.create_managed_thing(
-            Role="DEVICE",
-            AuthenticationMaterial=found["AuthenticationMaterial"],
-            AuthenticationMaterialType="DISCOVERED_DEVICE",
-        )["Id"]
+    things = hub.manage(discovery)
     sensor = things["acme-sensor-001"]
     assert _acme(hub, "acme-fan-001")["state"]["mode"] == "off"
 

@@ -17,7 +17,6 @@ from botocore.exceptions import ClientError
 from tests.integrations.test_discovery_support import (
     Linked,
     LinkedHub,
-    all_discovered,
     device,
     linked_hub_fixture,
 )
@@ -65,13 +64,7 @@ def things(hub: LinkedHub) -> Things:
     discovery = hub.mi.start_device_discovery(
         DiscoveryType="CLOUD", AccountAssociationId=linked.association_id
     )["Id"]
-    ids = {}
-    for found in all_discovered(hub.mi, discovery):
-        ids[found["ConnectorDeviceId"]] = hub.mi.create_managed_thing(
-            Role="DEVICE",
-            AuthenticationMaterial=found["AuthenticationMaterial"],
-            AuthenticationMaterialType="DISCOVERED_DEVICE",
-        )["Id"]
+    ids = hub.manage(discovery)
     return Things(linked, stream, ids)
 
 
@@ -360,12 +353,7 @@ def test_command_response_timeout_on_the_manual_clock(hub: LinkedHub, things: Th
         StatusCode=200,
         Devices=[device("silent-fan")],
     )
-    (found,) = all_discovered(hub.mi, discovery)
-    thing = hub.mi.create_managed_thing(
-        Role="DEVICE",
-        AuthenticationMaterial=found["AuthenticationMaterial"],
-        AuthenticationMaterialType="DISCOVERED_DEVICE",
-    )["Id"]
+    thing = hub.manage(discovery)["silent-fan"]
     trace_id = hub.mi.send_managed_thing_command(
         ManagedThingId=thing,
         Endpoints=_fan_command({"name": "UpdateState", "parameters": {"FanMode": 1}}),

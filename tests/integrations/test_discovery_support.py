@@ -121,6 +121,20 @@ class LinkedHub:
         answer = httpx.post(f"{self.server.url}/_thinghub/clock", json={"advanceSeconds": seconds})
         assert answer.status_code == 200, answer.text
 
+    def manage(self, discovery_id: str, only: set[str] | None = None) -> dict[str, str]:
+        """Managed things for the devices a discovery found (or `only` those): the managed
+        thing id of each ConnectorDeviceId."""
+        things = {}
+        for found in all_discovered(self.mi, discovery_id):
+            if only is not None and found["ConnectorDeviceId"] not in only:
+                continue
+            things[found["ConnectorDeviceId"]] = self.mi.create_managed_thing(
+                Role="DEVICE",
+                AuthenticationMaterial=found["AuthenticationMaterial"],
+                AuthenticationMaterialType="DISCOVERED_DEVICE",
+            )["Id"]
+        return things
+
     def connector(self, function: str = "acme-connector") -> str:
         name = f"{function}-{uuid.uuid4().hex[:8]}"
         created = self.mi.create_cloud_connector(

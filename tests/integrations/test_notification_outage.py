@@ -8,7 +8,6 @@ from typing import Any
 
 from tests.integrations.test_discovery_support import (
     LinkedHub,
-    all_discovered,
     linked_hub_fixture,
 )
 from tests.peers import KinesisStream, MotoServer, free_port, start_moto_server
@@ -53,12 +52,7 @@ def test_records_made_while_kinesis_is_down_arrive_in_order_after_a_restart(
     discovery = hub.mi.start_device_discovery(
         DiscoveryType="CLOUD", AccountAssociationId=linked.association_id
     )["Id"]
-    (sensor,) = [d for d in all_discovered(hub.mi, discovery) if "sensor" in d["ConnectorDeviceId"]]
-    thing = hub.mi.create_managed_thing(
-        Role="DEVICE",
-        AuthenticationMaterial=sensor["AuthenticationMaterial"],
-        AuthenticationMaterialType="DISCOVERED_DEVICE",
-    )["Id"]
+    thing = hub.manage(discovery, only={"acme-sensor-001"})["acme-sensor-001"]
 
     traces = [f"{run}-{i}" for i in range(12)]
     for i, trace in enumerate(traces[:8]):

@@ -12,6 +12,7 @@ from thinghub.integrations import (
     connector_destinations,
     connector_events,
     device_discoveries,
+    device_events,
     managed_things,
     matter,
     notification_configurations,
@@ -62,5 +63,6 @@ def start(hub: Hub) -> None:
     notifications.start(hub)
     thing_state.start(hub)
     thing_commands.start(hub)
+    device_events.start(hub)
     account_associations.start(hub)
     device_discoveries.start(hub)

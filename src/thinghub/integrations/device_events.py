@@ -37,8 +37,7 @@ from thinghub.integrations.thing_model import (
     customer_endpoints,
     customer_events,
     model_of,
-    normalized_value,
-    reported_values,
+    normalized_values,
 )
 from thinghub.store import Resource
 from thinghub.store.device_commands import FAILED, PENDING, SUCCEEDED
@@ -115,11 +114,12 @@ class GroupCommit:
 
 
 def _group_commit(hub: Hub) -> GroupCommit:
-    found = hub.components.get(COMPONENT)
-    if found is None:
-        found = hub.components[COMPONENT] = GroupCommit(hub)
-    batcher: GroupCommit = found
+    batcher: GroupCommit = hub.components[COMPONENT]
     return batcher
+
+
+def start(hub: Hub) -> None:
+    hub.components[COMPONENT] = GroupCommit(hub)
 
 
 def _require(params: Params, operation: str, *members: str) -> None:
@@ -183,27 +183,21 @@ def _device_event(ctx: RequestContext, connector_id: str, params: Params, conn: 
         return
     model = model_of(thing)
     now = hub.clock.now()
+    values = normalized_values(model, endpoint)
     _, state = thing_state.report(
-        hub, ctx.scope, thing, model, endpoint, now, conn, trace_id=params.get("TraceId")
+        hub, ctx.scope, thing, model, values, now, conn, trace_id=params.get("TraceId")
     )
     payload = _common(thing, params)
-    reported = [
-        PropertyValue(
-            v.endpoint_id,
-            v.cluster_id,
-            v.attribute_id,
-            normalized_value(
-                model.by_cluster(v.endpoint_id, v.cluster_id), v.attribute_id, v.value
-            ),
-            now,
-            now,
-        )
-        for v in reported_values(endpoint)
-    ]
+    reported = (
+        PropertyValue(v.endpoint_id, v.cluster_id, v.attribute_id, v.value, now, now)
+        for v in values
+    )
     payload["endpoints"] = customer_endpoints(model, reported, notifications.timestamp)
     payload["events"] = customer_events(model, endpoint)
     payload["matterEndpoint"] = endpoint
-    records = [_record(ctx, thing, notifications.DEVICE_EVENT, payload)]
+    records = [
+        managed_things.thing_record(ctx.scope, thing.id, notifications.DEVICE_EVENT, payload)
+    ]
     if state is not None:
         records.append(state)
     notifications.notify(hub, ctx.scope, records, now, conn)
@@ -222,7 +216,9 @@ def _command_request(ctx: RequestContext, connector_id: str, params: Params) -> 
         payload = _common(thing, params)
         payload["commands"] = _named_commands(model, endpoint)
         payload["matterEndpoint"] = endpoint
-        record = _record(ctx, thing, notifications.DEVICE_COMMAND_REQUEST, payload)
+        record = managed_things.thing_record(
+            ctx.scope, thing.id, notifications.DEVICE_COMMAND_REQUEST, payload
+        )
         notifications.notify(hub, ctx.scope, [record], hub.clock.now(), conn)
 
 
@@ -249,14 +245,6 @@ def _named_commands(model: ThingModel, endpoint: Mapping[str, Any]) -> list[dict
                 }
             )
     return named
-
-
-def _record(
-    ctx: RequestContext, thing: Resource, event_type: str, payload: dict[str, Any]
-) -> notifications.Notification:
-    return notifications.Notification(
-        event_type, payload, thing.id, (managed_things.thing_arn(ctx.scope, thing.id),)
-    )
 
 
 def _command_response(ctx: RequestContext, connector_id: str, params: Params) -> None:
@@ -289,8 +277,9 @@ def _command_response(ctx: RequestContext, connector_id: str, params: Params) ->
         records: list[notifications.Notification] = []
         if params.get("MatterEndpoint"):
             endpoint = _matter_endpoint(params)
+            values = normalized_values(model, endpoint)
             endpoints, state = thing_state.report(
-                hub, ctx.scope, thing, model, endpoint, now, conn, trace_id=trace_id
+                hub, ctx.scope, thing, model, values, now, conn, trace_id=trace_id
             )
             if state is not None:
                 records.append(state)

@@ -94,6 +94,13 @@ def _index(attrs: dict[str, Any]) -> dict[str, str]:
     return {field: str(attrs[field]) for field in _FILTERS.values() if attrs.get(field)}
 
 
+def thing_record(
+    scope: Scope, thing_id: str, event_type: str, payload: dict[str, Any]
+) -> notifications.Notification:
+    """A notification about one managed thing: its ARN the resource, its id the partition."""
+    return notifications.Notification(event_type, payload, thing_id, (thing_arn(scope, thing_id),))
+
+
 def thing_payload(thing: Resource) -> dict[str, Any]:
     """What every device record says about its thing."""
     payload: dict[str, Any] = {"managedThingId": thing.id}
@@ -121,9 +128,7 @@ def life_cycle(
     payload["provisioningStatus"] = thing.attrs.get("ProvisioningStatus")
     if previous is not None:
         payload["previousStatus"] = previous
-    notification = notifications.Notification(
-        notifications.DEVICE_LIFE_CYCLE, payload, thing.id, (thing_arn(scope, thing.id),)
-    )
+    notification = thing_record(scope, thing.id, notifications.DEVICE_LIFE_CYCLE, payload)
     notifications.notify(hub, scope, [notification], now, conn)
 
 

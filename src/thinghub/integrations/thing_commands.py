@@ -108,11 +108,8 @@ def finish(
     }
     if command.request.get("connectorDeviceId"):
         payload["connectorDeviceId"] = command.request["connectorDeviceId"]
-    record = notifications.Notification(
-        notifications.DEVICE_COMMAND,
-        payload,
-        command.managed_thing_id,
-        (managed_things.thing_arn(scope, command.managed_thing_id),),
+    record = managed_things.thing_record(
+        scope, command.managed_thing_id, notifications.DEVICE_COMMAND, payload
     )
     notifications.notify(hub, scope, [record, *(extra or [])], now, conn)
     return True

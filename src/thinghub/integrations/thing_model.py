@@ -207,10 +207,8 @@ def discovered_values(matter_report: Mapping[str, Any]) -> list[Reported]:
                 attribute_id = _raw_id(str(attribute.get("id", "")))
                 if attribute_id is None or "value" not in attribute:
                     continue
-                value = attribute["value"]
                 known = binding_cluster.attributes.get(attribute_id) if binding_cluster else None
-                if known is not None and known.enum and isinstance(value, str):
-                    value = int(value) if _DECIMAL.fullmatch(value.strip()) else value
+                value = _enum_number(known, attribute["value"])
                 values.append(Reported(str(endpoint["id"]), cluster_id, attribute_id, value))
     return values
 
@@ -237,9 +235,8 @@ def _attribute_items(document: Any, cluster_id: int) -> Iterable[tuple[int, Any]
     return items
 
 
-def normalized_value(binding: Binding, attribute_id: int, value: Any) -> Any:
+def _enum_number(attribute: matter.MatterAttribute | None, value: Any) -> Any:
     """An enum attribute reported as text (``"3"``, the documentation's example) is a number."""
-    attribute = binding.attribute(attribute_id)
     if (
         attribute is not None
         and attribute.enum
@@ -248,6 +245,30 @@ def normalized_value(binding: Binding, attribute_id: int, value: Any) -> Any:
     ):
         return int(value.strip())
     return value
+
+
+def _enum_by_name(enum: Mapping[int, str] | None, value: Any) -> Any:
+    """An enum value written by its name (FanMode "High" -> 3); anything else as it is."""
+    if not enum or not isinstance(value, str):
+        return value
+    by_name = {label.lower(): number for number, label in enum.items()}
+    return by_name.get(value.lower(), value)
+
+
+def normalized_values(model: ThingModel, matter_endpoint: Mapping[str, Any]) -> list[Reported]:
+    """A MatterEndpoint's attribute values as they are stored (enum text as numbers)."""
+    return [
+        Reported(
+            value.endpoint_id,
+            value.cluster_id,
+            value.attribute_id,
+            _enum_number(
+                model.by_cluster(value.endpoint_id, value.cluster_id).attribute(value.attribute_id),
+                value.value,
+            ),
+        )
+        for value in reported_values(matter_endpoint)
+    ]
 
 
 def property_document(
@@ -396,12 +417,9 @@ def _attribute_writes(binding: Binding, parameters: dict[str, Any]) -> dict[str,
         attribute = binding.attribute(attribute_id)
         if attribute is not None and not attribute.writable:
             raise invalid(f"Property {name} of {binding.capability_id} is read-only")
-        if attribute is not None and attribute.enum and isinstance(value, str):
-            # An enum property may be written by name: FanMode "High" -> 3.
-            by_name = {label.lower(): number for number, label in attribute.enum.items()}
-            if value.lower() in by_name:
-                value = by_name[value.lower()]
-        writes[matter.format_id(attribute_id)] = value
+        writes[matter.format_id(attribute_id)] = _enum_by_name(
+            attribute.enum if attribute else None, value
+        )
     return writes
 
 
@@ -437,8 +455,5 @@ def _command(binding: Binding, name: str, parameters: dict[str, Any]) -> tuple[i
         field_id = field.id if field else _raw_id(field_name)
         if field_id is None:
             raise invalid(f"Action {name} of {binding.capability_id} has no parameter {field_name}")
-        if field is not None and field.enum and isinstance(value, str):
-            by_name = {label.lower(): number for number, label in field.enum.items()}
-            value = by_name.get(value.lower(), value)
-        fields[matter.format_id(field_id)] = value
+        fields[matter.format_id(field_id)] = _enum_by_name(field.enum if field else None, value)
     return command_id, fields

@@ -8,7 +8,6 @@ stored state changed).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -19,8 +18,6 @@ from thinghub.integrations.thing_model import (
     ThingModel,
     customer_endpoints,
     model_of,
-    normalized_value,
-    reported_values,
 )
 from thinghub.store import Resource, Scope
 from thinghub.store.device_state import DeviceStateStore, PropertyValue, Reported
@@ -42,19 +39,15 @@ def report(
     scope: Scope,
     thing: Resource,
     model: ThingModel,
-    matter_endpoint: Mapping[str, Any],
+    values: list[Reported],
     now: float,
     conn: Connection,
     *,
     trace_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], notifications.Notification | None]:
-    """Store the endpoint's attribute values; (the changed properties as customer-model
-    endpoints, the DEVICE_STATE notification or None when nothing changed)."""
-    values = []
-    for value in reported_values(matter_endpoint):
-        binding = model.by_cluster(value.endpoint_id, value.cluster_id)
-        normalized = normalized_value(binding, value.attribute_id, value.value)
-        values.append(Reported(value.endpoint_id, value.cluster_id, value.attribute_id, normalized))
+    """Store reported attribute values (`thing_model.normalized_values`); (the changed
+    properties as customer-model endpoints, the DEVICE_STATE notification or None when nothing
+    changed)."""
     changed = states(hub).report(scope, thing.id, values, now, conn)
     if not changed:
         return [], None
@@ -70,12 +63,7 @@ def report(
     if trace_id:
         payload["traceId"] = trace_id
     payload["endpoints"] = endpoints
-    notification = notifications.Notification(
-        notifications.DEVICE_STATE,
-        payload,
-        thing.id,
-        (managed_things.thing_arn(scope, thing.id),),
-    )
+    notification = managed_things.thing_record(scope, thing.id, notifications.DEVICE_STATE, payload)
     return endpoints, notification
 
 

@@ -29,7 +29,6 @@ from thinghub.store.errors import (
     NotFound,
     VersionConflict,
 )
-from thinghub.store.fastread import FastReader
 from thinghub.store.pagination import PageTokens
 from thinghub.store.statements import StatementRunner
 from thinghub.store.tables import client_tokens, resource_index, resources, settings, tags
@@ -260,24 +259,17 @@ class ResourceStore:
     """
 
     def __init__(self, engine: Engine) -> None:
-        self._read_engine: Engine
-        self._fast: FastReader | None
-        self._write_engine: Engine
         dialect = engine.dialect.name
         if dialect == "sqlite":
             insert: Callable[..., Any] = sqlite_dialect.insert
-            # Single-statement reads need no BEGIN; writers lock up front (see engine.writer).
-            self._read_engine = engine
-            self._fast = FastReader(engine)
         elif dialect == "postgresql":
             insert = pg_dialect.insert
-            # Autocommit reads skip the BEGIN/ROLLBACK round trips.
-            self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-            self._fast = None
         else:
             raise ValueError(f"unsupported database dialect {dialect!r}")
         self.engine = engine
         self._write_engine = writer(engine)
+        # Reads: SQLite's raw connections (in a caller's transaction too), PostgreSQL's
+        # autocommit ones outside transactions; see StatementRunner.
         self._run = StatementRunner(engine)
 
         # ON CONFLICT DO NOTHING instead of catching IntegrityError: a failed statement would
@@ -294,8 +286,6 @@ class ResourceStore:
 
     def close(self) -> None:
         """Release the connections the store holds outside the engine's pool."""
-        if self._fast is not None:
-            self._fast.close()
         self._run.close()
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -303,24 +293,13 @@ class ResourceStore:
     def _first(
         self, stmt: sa.Select[Any], params: dict[str, Any], conn: Connection | None
     ) -> Sequence[Any] | None:
-        if conn is not None:
-            # Inside a transaction too, SQLite reads skip SQLAlchemy's per-statement overhead.
-            rows = self._run.rows(conn, stmt, params)
-            return rows[0] if rows else None
-        if self._fast is not None:
-            return self._fast.first(stmt, params)
-        with self._read_engine.connect() as c:
-            return c.execute(stmt, params).first()
+        rows = self._run.read(stmt, params, conn)
+        return rows[0] if rows else None
 
     def _all(
         self, stmt: sa.Select[Any], params: dict[str, Any], conn: Connection | None
     ) -> Sequence[Sequence[Any]]:
-        if conn is not None:
-            return self._run.rows(conn, stmt, params)
-        if self._fast is not None:
-            return self._fast.all(stmt, params)
-        with self._read_engine.connect() as c:
-            return c.execute(stmt, params).all()
+        return self._run.read(stmt, params, conn)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
