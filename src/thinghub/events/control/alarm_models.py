@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.events.control import alarm_catalog
 from thinghub.events.control.alarm_validation import validate_alarm_model
-from thinghub.events.control.errors import already_exists, limit_exceeded, not_found
+from thinghub.events.control.errors import limit_exceeded, not_found
 from thinghub.events.control.kinds import (
     ALARM_MODEL,
     ALARM_MODEL_VERSION,
@@ -136,11 +136,7 @@ def create_alarm_model(ctx: RequestContext, params: Params) -> Result:
     tags = tags_from_request(params.get("tags"), quotas.tags_per_resource)
     store = ctx.hub.store
     with store.transaction() as conn:
-        if store.get(ctx.scope, ALARM_MODEL, name, conn=conn) is not None:
-            raise already_exists(f"Alarm model {name} already exists", name, arn)
-        limit = quotas.alarm_models_per_account
-        if limit is not None and store.count(ctx.scope, ALARM_MODEL, conn=conn) >= limit:
-            raise limit_exceeded(f"The account already has the maximum of {limit} alarm models")
+        _MODELS.check_new(ctx, conn, name, arn, quotas.alarm_models_per_account)
         inputs = validate_alarm_model(params, StoreResources(store, ctx.scope, conn), quotas)
         key = params.get("key")
         attrs = _new_version(

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.events.control import catalog
-from thinghub.events.control.errors import already_exists, limit_exceeded, not_found
+from thinghub.events.control.errors import limit_exceeded, not_found
 from thinghub.events.control.kinds import (
     DETECTOR_MODEL,
     DETECTOR_MODEL_VERSION,
@@ -137,11 +137,7 @@ def create_detector_model(ctx: RequestContext, params: Params) -> Result:
     tags = tags_from_request(params.get("tags"), quotas.tags_per_resource)
     store = ctx.hub.store
     with store.transaction() as conn:
-        if store.get(ctx.scope, DETECTOR_MODEL, name, conn=conn) is not None:
-            raise already_exists(f"Detector model {name} already exists", name, arn)
-        limit = quotas.detector_models_per_account
-        if limit is not None and store.count(ctx.scope, DETECTOR_MODEL, conn=conn) >= limit:
-            raise limit_exceeded(f"The account already has the maximum of {limit} detector models")
+        _MODELS.check_new(ctx, conn, name, arn, quotas.detector_models_per_account)
         resources = StoreResources(store, ctx.scope, conn)
         inputs = validate_definition(params["detectorModelDefinition"], resources, quotas)
         _check_routes(store, ctx.scope, name, inputs, quotas, conn)

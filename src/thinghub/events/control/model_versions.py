@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from thinghub.api import Params, RequestContext, Result
-from thinghub.events.control.errors import already_exists, in_use, not_found
+from thinghub.events.control.errors import already_exists, in_use, limit_exceeded, not_found
 from thinghub.events.control.kinds import MODEL, ROUTES, version_id
 from thinghub.events.control.paging import list_page
 from thinghub.events.control.routing import all_resources
@@ -38,6 +38,18 @@ class ModelKinds:
 
     def missing(self, name: str) -> Exception:
         return not_found(f"{self.label} {name} does not exist")
+
+    def check_new(
+        self, ctx: RequestContext, conn: Connection, name: str, arn: str, limit: int | None
+    ) -> None:
+        """Before creating `name`: not taken, and the account below its `limit` of models."""
+        store = ctx.hub.store
+        if store.get(ctx.scope, self.model_kind, name, conn=conn) is not None:
+            raise already_exists(f"{self.label} {name} already exists", name, arn)
+        if limit is not None and store.count(ctx.scope, self.model_kind, conn=conn) >= limit:
+            raise limit_exceeded(
+                f"The account already has the maximum of {limit} {self.label.lower()}s"
+            )
 
     def create(
         self,
