@@ -92,10 +92,11 @@ class GroupCommit:
         pending, self._pending = self._pending, []
         failures: dict[int, BaseException] = {}
         try:
-            with self.hub.store.transaction() as conn:
+            store = self.hub.store
+            with store.transaction() as conn:
                 for index, (work, _) in enumerate(pending):
                     try:
-                        with conn.begin_nested():
+                        with store.savepoint(conn):
                             work(conn)
                     except Exception as exc:
                         failures[index] = exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
-from thinghub.store.engine import writer
 from thinghub.store.errors import (
     AlreadyExists,
     ClientTokenInFlight,
@@ -267,7 +266,6 @@ class ResourceStore:
         else:
             raise ValueError(f"unsupported database dialect {dialect!r}")
         self.engine = engine
-        self._write_engine = writer(engine)
         # Reads: SQLite's raw connections (in a caller's transaction too), PostgreSQL's
         # autocommit ones outside transactions; see StatementRunner.
         self._run = StatementRunner(engine)
@@ -304,16 +302,15 @@ class ResourceStore:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One database transaction: committed on normal exit, rolled back on an exception."""
-        with self._write_engine.begin() as conn:
+        with self._run.transaction() as conn:
             yield conn
 
-    @contextmanager
-    def _writing(self, conn: Connection | None) -> Iterator[Connection]:
-        if conn is not None:
-            yield conn
-        else:
-            with self._write_engine.begin() as own:
-                yield own
+    def savepoint(self, conn: Connection) -> AbstractContextManager[None]:
+        """A nested transaction in `conn`'s: an exception rolls back its work alone."""
+        return self._run.savepoint(conn)
+
+    def _writing(self, conn: Connection | None) -> AbstractContextManager[Connection]:
+        return self._run.writing(conn)
 
     def _page_token_key(self) -> bytes:
         with self.transaction() as conn:
