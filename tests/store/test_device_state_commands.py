@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from thinghub.store import ResourceStore, Scope
 from thinghub.store.device_commands import FAILED, PENDING, SUCCEEDED, CommandStore
-from thinghub.store.device_state import DeviceStateStore, Reported
+from thinghub.store.device_state import DeviceStateStore, Reported, StateBatch
 
 
 @pytest.fixture
@@ -60,6 +60,30 @@ def test_reports_store_values_and_say_what_changed(
             scope, "thing-1", [Reported("1", 0x0202, 0x0001, {"a": 2, "b": 1})], 300.0, conn
         )
     assert changed == []
+
+
+def test_a_batch_of_reports(store: ResourceStore, states: DeviceStateStore, scope: Scope) -> None:
+    """Reports sharing a transaction: each compares against the ones applied before it, one
+    that is never applied leaves nothing, and a value changed and changed back has changed."""
+    with store.transaction() as conn:
+        states.report(scope, "thing-4", [Reported("1", 6, 0, False)], 10.0, conn)
+    with store.transaction() as conn:
+        batch = StateBatch(states, conn, 20.0)
+        first = batch.diff(scope, "thing-4", [Reported("1", 6, 0, True)])
+        assert first.changed == [Reported("1", 6, 0, True)]
+        batch.apply(first)
+        # Not applied (its event failed): later reports do not see it.
+        dropped = batch.diff(scope, "thing-5", [Reported("1", 6, 0, True)])
+        assert dropped.changed == [Reported("1", 6, 0, True)]
+        again = batch.diff(scope, "thing-4", [Reported("1", 6, 0, True)])
+        assert again.changed == []
+        back = batch.diff(scope, "thing-4", [Reported("1", 6, 0, False)])
+        assert back.changed == [Reported("1", 6, 0, False)]
+        batch.apply(back)
+        batch.write()
+    [on_off] = states.read(scope, "thing-4")
+    assert (on_off.value, on_off.changed_at, on_off.reported_at) == (False, 20.0, 20.0)
+    assert states.read(scope, "thing-5") == []
 
 
 def test_vendor_ids_and_forgetting_a_thing(

@@ -39,9 +39,9 @@ from thinghub.integrations.thing_model import (
     model_of,
     normalized_values,
 )
-from thinghub.store import Resource
+from thinghub.store import OutboxItemIn, Resource, Scope
 from thinghub.store.device_commands import FAILED, PENDING, SUCCEEDED
-from thinghub.store.device_state import PropertyValue
+from thinghub.store.device_state import PropertyValue, StateBatch, StateChange
 
 if TYPE_CHECKING:
     from thinghub.hub import Hub
@@ -64,23 +64,57 @@ async def handle(ctx: RequestContext, connector_id: str, params: Params) -> None
         _require(params, operation, "ConnectorDeviceId", "UserId", "MatterEndpoint")
         if operation == DEVICE_EVENT:
             await _group_commit(ctx.hub).submit(
-                lambda conn: _device_event(ctx, connector_id, params, conn)
+                lambda batch: _device_event(ctx, connector_id, params, batch)
             )
         else:
             _command_request(ctx, connector_id, params)
 
 
+class DeviceBatch:
+    """The device events of one group commit: they read in its transaction and stage their
+    writes here; `write` then stores every state row with one statement and queues every
+    record with another. An event stages only once it has succeeded, so one that fails leaves
+    nothing behind (no savepoint needed)."""
+
+    def __init__(self, hub: Hub, conn: Connection) -> None:
+        self.hub = hub
+        self.conn = conn
+        self.now = hub.clock.now()
+        self.states = StateBatch(thing_state.states(hub), conn, self.now)
+        self._items: list[OutboxItemIn] = []
+        self._live: dict[tuple[Scope, str, str], frozenset[str]] = {}
+
+    def live_associations(self, scope: Scope, connector_id: str, user_id: str) -> frozenset[str]:
+        """Ids of the user's live account associations through the connector (read once per
+        batch: the events of a batch do not change associations)."""
+        key = (scope, connector_id, user_id)
+        live = self._live.get(key)
+        if live is None:
+            live = self._live[key] = _live_associations(
+                self.hub, scope, connector_id, user_id, self.conn
+            )
+        return live
+
+    def stage(self, change: StateChange, items: list[OutboxItemIn]) -> None:
+        self.states.apply(change)
+        self._items.extend(items)
+
+    def write(self) -> None:
+        self.states.write()
+        notifications.queue(self.hub, self._items, self.now, self.conn)
+
+
 class GroupCommit:
     """Device events that arrive together share one transaction: the first schedules a flush
     for the next turn of the event loop, and every event queued by then is applied in arrival
-    order, each in a savepoint of its own (an event that fails rolls back alone and gets its
-    error), then committed at once. A request is answered only after that commit."""
+    order (an event that fails stages nothing and gets its error), then written and committed
+    at once. A request is answered only after that commit."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self._pending: list[tuple[Callable[[Connection], None], asyncio.Future[None]]] = []
+        self._pending: list[tuple[Callable[[DeviceBatch], None], asyncio.Future[None]]] = []
 
-    async def submit(self, work: Callable[[Connection], None]) -> None:
+    async def submit(self, work: Callable[[DeviceBatch], None]) -> None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._pending.append((work, future))
@@ -92,14 +126,14 @@ class GroupCommit:
         pending, self._pending = self._pending, []
         failures: dict[int, BaseException] = {}
         try:
-            store = self.hub.store
-            with store.transaction() as conn:
+            with self.hub.store.transaction() as conn:
+                batch = DeviceBatch(self.hub, conn)
                 for index, (work, _) in enumerate(pending):
                     try:
-                        with store.savepoint(conn):
-                            work(conn)
+                        work(batch)
                     except Exception as exc:
                         failures[index] = exc
+                batch.write()
         except Exception as exc:
             for _, future in pending:
                 if not future.done():
@@ -133,28 +167,45 @@ def _status(params: Params) -> int:
     return int(params.get("StatusCode", 200))
 
 
-def _find_thing(
-    ctx: RequestContext, connector_id: str, user_id: str, device_id: str, conn: Connection
-) -> Resource | None:
-    """The thing the event is about; None: the user has no live association (drop it)."""
-    store = ctx.hub.store
-    # By the selective values (a user, a device), with the connector checked on what they find.
-    associations = store.find(
-        ctx.scope, association_records.KIND, association_records.ATTR_USER_ID, user_id, conn=conn
+def _live_associations(
+    hub: Hub, scope: Scope, connector_id: str, user_id: str, conn: Connection
+) -> frozenset[str]:
+    """Ids of the user's account associations through the connector that are not going away."""
+    # By the selective value (a user), with the connector checked on what it finds.
+    associations = hub.store.find(
+        scope, association_records.KIND, association_records.ATTR_USER_ID, user_id, conn=conn
     )
-    live = {
+    return frozenset(
         a.id
         for a in associations
         if a.attrs.get(association_records.ATTR_CONNECTOR) == connector_id
         and a.attrs.get(association_records.ATTR_STATE) != association_records.DELETING
-    }
+    )
+
+
+def _find_thing(
+    ctx: RequestContext,
+    device_id: str,
+    live: frozenset[str],
+    conn: Connection,
+) -> Resource | None:
+    """The thing the event is about; None: the user has no live association (drop it)."""
     if not live:
         return None
-    things = store.find(ctx.scope, managed_things.KIND, "ConnectorDeviceId", device_id, conn=conn)
+    things = ctx.hub.store.find(
+        ctx.scope, managed_things.KIND, "ConnectorDeviceId", device_id, conn=conn
+    )
     for thing in things:
         if thing.attrs.get("AccountAssociationId") in live:
             return thing
     raise not_found(managed_things.RESOURCE_TYPE, device_id)
+
+
+def _thing_of(
+    ctx: RequestContext, connector_id: str, params: Params, conn: Connection
+) -> Resource | None:
+    live = _live_associations(ctx.hub, ctx.scope, connector_id, params["UserId"], conn)
+    return _find_thing(ctx, params["ConnectorDeviceId"], live, conn)
 
 
 def _matter_endpoint(params: Params) -> Mapping[str, Any]:
@@ -173,20 +224,21 @@ def _common(thing: Resource, params: Params) -> dict[str, Any]:
     return payload
 
 
-def _device_event(ctx: RequestContext, connector_id: str, params: Params, conn: Connection) -> None:
-    hub = ctx.hub
+def _device_event(
+    ctx: RequestContext, connector_id: str, params: Params, batch: DeviceBatch
+) -> None:
     endpoint = _matter_endpoint(params)
-    thing = _find_thing(ctx, connector_id, params["UserId"], params["ConnectorDeviceId"], conn)
+    user_id = params["UserId"]
+    live = batch.live_associations(ctx.scope, connector_id, user_id)
+    thing = _find_thing(ctx, params["ConnectorDeviceId"], live, batch.conn)
     if thing is None:
-        log.info(
-            "DEVICE_EVENT for user %s of %s dropped: not linked", params["UserId"], connector_id
-        )
+        log.info("DEVICE_EVENT for user %s of %s dropped: not linked", user_id, connector_id)
         return
     model = model_of(thing)
-    now = hub.clock.now()
+    now = batch.now
     values = normalized_values(model, endpoint)
-    _, state = thing_state.report(
-        hub, ctx.scope, thing, model, values, now, conn, trace_id=params.get("TraceId")
+    change, _, state = thing_state.state_change(
+        batch.states, ctx.scope, thing, model, values, now, trace_id=params.get("TraceId")
     )
     payload = _common(thing, params)
     reported = (
@@ -201,7 +253,7 @@ def _device_event(ctx: RequestContext, connector_id: str, params: Params, conn: 
     ]
     if state is not None:
         records.append(state)
-    notifications.notify(hub, ctx.scope, records, now, conn)
+    batch.stage(change, notifications.outbox_items(ctx.hub, ctx.scope, records, now, batch.conn))
 
 
 def _command_request(ctx: RequestContext, connector_id: str, params: Params) -> None:
@@ -210,7 +262,7 @@ def _command_request(ctx: RequestContext, connector_id: str, params: Params) -> 
     if not any(cluster.get("commands") for cluster in endpoint.get("clusters", [])):
         raise invalid("A DEVICE_COMMAND_REQUEST event needs MatterEndpoint clusters with commands")
     with hub.store.transaction() as conn:
-        thing = _find_thing(ctx, connector_id, params["UserId"], params["ConnectorDeviceId"], conn)
+        thing = _thing_of(ctx, connector_id, params, conn)
         if thing is None:
             return
         model = model_of(thing)

@@ -70,8 +70,17 @@ class Notification:
 
 def timestamp(now: float) -> str:
     """ISO-8601 in UTC with milliseconds, as the records and the state use."""
-    moment = dt.datetime.fromtimestamp(now, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # The records and properties of one change share `now`: format it once.
+    global _last_timestamp
+    last_now, text = _last_timestamp
+    if now != last_now:
+        moment = dt.datetime.fromtimestamp(now, dt.UTC)
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        _last_timestamp = (now, text)
+    return text
+
+
+_last_timestamp: tuple[float, str] = (-1.0, "")
 
 
 def record(scope: Scope, notification: Notification, now: float) -> dict[str, Any]:
@@ -94,6 +103,16 @@ def notify(
 ) -> int:
     """Queue the records of `notifications` whose event type is configured, in `conn`'s
     transaction; how many were queued."""
+    items = outbox_items(hub, scope, notifications, now, conn)
+    queue(hub, items, now, conn)
+    return len(items)
+
+
+def outbox_items(
+    hub: Hub, scope: Scope, notifications: list[Notification], now: float, conn: Connection
+) -> list[OutboxItemIn]:
+    """The outbox items of the records of `notifications` whose event type is configured
+    (the routes are read in `conn`'s transaction); nothing is queued yet."""
     items: list[OutboxItemIn] = []
     targets: dict[str, Mapping[str, Any] | None] = {}
     for notification in notifications:
@@ -118,11 +137,15 @@ def notify(
         # One outbox partition per destination and key: the order each consumer sees.
         partition = f"notification/{target['Name']}/{notification.partition_key}"
         items.append(OutboxItemIn(scope, channel, orjson.dumps(document).decode(), partition))
+    return items
+
+
+def queue(hub: Hub, items: list[OutboxItemIn], now: float, conn: Connection) -> None:
+    """Put `items` in the outbox in `conn`'s transaction, in order."""
     if items:
         deliveries(hub).outbox.add_many(items, now, conn)
         # The worker cannot run before this synchronous transaction commits and yields.
         deliveries(hub).wake()
-    return len(items)
 
 
 # Where each event type goes, per account and region: read on every device event, changed

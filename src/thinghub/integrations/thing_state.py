@@ -20,7 +20,13 @@ from thinghub.integrations.thing_model import (
     model_of,
 )
 from thinghub.store import Resource, Scope
-from thinghub.store.device_state import DeviceStateStore, PropertyValue, Reported
+from thinghub.store.device_state import (
+    DeviceStateStore,
+    PropertyValue,
+    Reported,
+    StateBatch,
+    StateChange,
+)
 
 if TYPE_CHECKING:
     from thinghub.hub import Hub
@@ -48,14 +54,35 @@ def report(
     """Store reported attribute values (`thing_model.normalized_values`); (the changed
     properties as customer-model endpoints, the DEVICE_STATE notification or None when nothing
     changed)."""
-    changed = states(hub).report(scope, thing.id, values, now, conn)
-    if not changed:
-        return [], None
+    batch = StateBatch(states(hub), conn, now)
+    change, endpoints, notification = state_change(
+        batch, scope, thing, model, values, now, trace_id=trace_id
+    )
+    batch.apply(change)
+    batch.write()
+    return endpoints, notification
+
+
+def state_change(
+    batch: StateBatch,
+    scope: Scope,
+    thing: Resource,
+    model: ThingModel,
+    values: list[Reported],
+    now: float,
+    *,
+    trace_id: str | None = None,
+) -> tuple[StateChange, list[dict[str, Any]], notifications.Notification | None]:
+    """What `report` does, but left for the caller to apply to `batch`: (the change, the
+    changed properties as customer-model endpoints, the DEVICE_STATE notification or None)."""
+    change = batch.diff(scope, thing.id, values)
+    if not change.changed:
+        return change, [], None
     endpoints = customer_endpoints(
         model,
         (
             PropertyValue(v.endpoint_id, v.cluster_id, v.attribute_id, v.value, now, now)
-            for v in changed
+            for v in change.changed
         ),
         notifications.timestamp,
     )
@@ -64,7 +91,7 @@ def report(
         payload["traceId"] = trace_id
     payload["endpoints"] = endpoints
     notification = managed_things.thing_record(scope, thing.id, notifications.DEVICE_STATE, payload)
-    return endpoints, notification
+    return change, endpoints, notification
 
 
 def get_managed_thing_state(ctx: RequestContext, params: Params) -> Result:

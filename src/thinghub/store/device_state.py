@@ -19,7 +19,7 @@ from thinghub.store.resources import Scope
 from thinghub.store.statements import StatementRunner
 from thinghub.store.tables import thing_properties
 
-__all__ = ["DeviceStateStore", "PropertyValue", "Reported"]
+__all__ = ["DeviceStateStore", "PropertyValue", "Reported", "StateBatch", "StateChange"]
 
 _t = thing_properties
 
@@ -59,11 +59,9 @@ _DELETE = sa.delete(_t).where(*_THING)
 class DeviceStateStore:
     def __init__(self, engine: Engine) -> None:
         self._run = run = StatementRunner(engine)
-        self._read_cluster = sa.select(_t.c.attribute_id, _t.c.value).where(
-            *_THING,
-            _t.c.endpoint_id == sa.bindparam("e"),
-            _t.c.cluster_id == sa.bindparam("c"),
-        )
+        self._read_texts = sa.select(
+            _t.c.endpoint_id, _t.c.cluster_id, _t.c.attribute_id, _t.c.value
+        ).where(*_THING)
         insert = run.insert(_t).values(
             account_id=sa.bindparam("a"),
             region=sa.bindparam("r"),
@@ -107,37 +105,22 @@ class DeviceStateStore:
     ) -> list[Reported]:
         """Store reported values in the caller's transaction; the ones that changed (new
         attributes included), in the order given."""
-        by_cluster: dict[tuple[str, int], list[Reported]] = {}
-        for value in values:
-            by_cluster.setdefault((value.endpoint_id, value.cluster_id), []).append(value)
-        changed: list[Reported] = []
-        rows: list[dict[str, Any]] = []
-        base = {"a": scope.account_id, "r": scope.region, "t": thing_id}
-        for (endpoint_id, cluster_id), reported in by_cluster.items():
-            stored = {
-                int(attribute): text
-                for attribute, text in self._run.rows(
-                    conn, self._read_cluster, {**base, "e": endpoint_id, "c": cluster_id}
-                )
-            }
-            for value in reported:
-                text = _dumps(value.value)
-                if stored.get(value.attribute_id) != text:
-                    changed.append(value)
-                    stored[value.attribute_id] = text
-                rows.append(
-                    {
-                        **base,
-                        "e": endpoint_id,
-                        "c": cluster_id,
-                        "i": value.attribute_id,
-                        "v": text,
-                        "now": now,
-                    }
-                )
+        batch = StateBatch(self, conn, now)
+        change = batch.diff(scope, thing_id, values)
+        batch.apply(change)
+        batch.write()
+        return change.changed
+
+    def _stored(self, scope: Scope, thing_id: str, conn: Connection) -> dict[_Key, str]:
+        params = {"a": scope.account_id, "r": scope.region, "t": thing_id}
+        return {
+            (str(e), int(c), int(i)): text
+            for e, c, i, text in self._run.rows(conn, self._read_texts, params)
+        }
+
+    def _write(self, rows: list[dict[str, Any]], conn: Connection) -> None:
         if rows:
             self._run.many(conn, self._upsert, rows)
-        return changed
 
     def read(
         self, scope: Scope, thing_id: str, conn: Connection | None = None
@@ -152,6 +135,78 @@ class DeviceStateStore:
     def forget(self, scope: Scope, thing_id: str, conn: Connection) -> None:
         """Drop a deleted thing's state."""
         self._run.rowcount(conn, _DELETE, {"a": scope.account_id, "r": scope.region, "t": thing_id})
+
+
+_Key = tuple[str, int, int]  # endpoint, cluster, attribute
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """What one report would change: nothing is written until it is applied to its batch."""
+
+    scope: Scope
+    thing_id: str
+    changed: list[Reported]  # values that differ from the stored ones, in the order given
+    texts: dict[_Key, str]  # every reported value as stored (JSON text)
+
+
+class StateBatch:
+    """Reports about several things in one transaction (device events that arrive together):
+    each thing's stored values are read once, a report compares against what the reports
+    applied before it left, and every row is written with one statement at the end.
+
+    `diff` reads but changes nothing, so a report that fails after it leaves no trace; `apply`
+    the change once the report has succeeded, `write` once all have."""
+
+    def __init__(self, store: DeviceStateStore, conn: Connection, now: float) -> None:
+        self._store = store
+        self._conn = conn
+        self._now = now
+        self._current: dict[tuple[Scope, str], dict[_Key, str]] = {}
+        self._rows: list[dict[str, Any]] = []
+
+    def _state(self, scope: Scope, thing_id: str) -> dict[_Key, str]:
+        current = self._current.get((scope, thing_id))
+        if current is None:
+            current = self._store._stored(scope, thing_id, self._conn)
+            self._current[(scope, thing_id)] = current
+        return current
+
+    def diff(self, scope: Scope, thing_id: str, values: Iterable[Reported]) -> StateChange:
+        current = self._state(scope, thing_id)
+        changed: list[Reported] = []
+        texts: dict[_Key, str] = {}
+        for value in values:
+            key = (value.endpoint_id, value.cluster_id, value.attribute_id)
+            text = _dumps(value.value)
+            if texts.get(key, current.get(key)) != text:
+                changed.append(value)
+            texts[key] = text
+        return StateChange(scope, thing_id, changed, texts)
+
+    def apply(self, change: StateChange) -> None:
+        self._state(change.scope, change.thing_id).update(change.texts)
+        scope, thing_id = change.scope, change.thing_id
+        for key, text in change.texts.items():
+            endpoint_id, cluster_id, attribute_id = key
+            # Every report's rows, in order: a value changed and changed back within the batch
+            # has still changed (lastChangedAt).
+            self._rows.append(
+                {
+                    "a": scope.account_id,
+                    "r": scope.region,
+                    "t": thing_id,
+                    "e": endpoint_id,
+                    "c": cluster_id,
+                    "i": attribute_id,
+                    "v": text,
+                    "now": self._now,
+                }
+            )
+
+    def write(self) -> None:
+        self._store._write(self._rows, self._conn)
+        self._rows = []
 
 
 def _dumps(value: Any) -> str:

@@ -75,39 +75,32 @@ _OCOLS = (
 
 # Ready at once unless an earlier item of its partition is still here. Each row of an
 # executemany sees the rows inserted before it, so a batch queues behind its own first item.
-_ADD = sa.insert(_o).from_select(
-    [
-        "account_id",
-        "region",
-        "channel",
-        "partition_key",
-        "payload",
-        "created_at",
-        "attempts",
-        "next_attempt_at",
-    ],
-    sa.select(
-        sa.bindparam("a", type_=sa.Text()),
-        sa.bindparam("r", type_=sa.Text()),
-        sa.bindparam("ch", type_=sa.Text()),
-        sa.bindparam("pk", type_=sa.Text()),
-        sa.bindparam("body", type_=sa.Text()),
-        sa.bindparam("now", type_=sa.Double()),
-        sa.literal_column("0", sa.Integer()),
-        sa.case(
-            (
-                sa.exists().where(
-                    _prior.c.account_id == sa.bindparam("a"),
-                    _prior.c.region == sa.bindparam("r"),
-                    _prior.c.partition_key == sa.bindparam("pk"),
-                ),
-                sa.null(),
+_ADD_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    "account_id": sa.bindparam("a", type_=sa.Text()),
+    "region": sa.bindparam("r", type_=sa.Text()),
+    "channel": sa.bindparam("ch", type_=sa.Text()),
+    "partition_key": sa.bindparam("pk", type_=sa.Text()),
+    "payload": sa.bindparam("body", type_=sa.Text()),
+    "created_at": sa.bindparam("now", type_=sa.Double()),
+    "attempts": sa.literal_column("0", sa.Integer()),
+    "next_attempt_at": sa.case(
+        (
+            sa.exists().where(
+                _prior.c.account_id == sa.bindparam("a"),
+                _prior.c.region == sa.bindparam("r"),
+                _prior.c.partition_key == sa.bindparam("pk"),
             ),
-            else_=sa.bindparam("now", type_=sa.Double()),
+            sa.null(),
         ),
+        else_=sa.bindparam("now", type_=sa.Double()),
     ),
-)
-
+}
+# SQLite: INSERT ... VALUES with a subquery. INSERT ... SELECT from the table being inserted
+# into goes through a temporary table there, which costs more than the row itself.
+_ADD_VALUES = sa.insert(_o).values(_ADD_COLUMNS)
+# PostgreSQL: INSERT ... SELECT, which SQLAlchemy never folds into one multi-row VALUES
+# statement (whose rows would not see each other).
+_ADD_SELECT = sa.insert(_o).from_select(list(_ADD_COLUMNS), sa.select(*_ADD_COLUMNS.values()))
 # The lease is next_attempt_at itself: a crashed deliverer's item becomes due again when it
 # ends. SKIP LOCKED (PostgreSQL; nothing on SQLite) lets concurrent claimers pass each other.
 _CLAIM = (
@@ -207,6 +200,7 @@ class Outbox:
     def __init__(self, engine: Engine) -> None:
         self._run = run = StatementRunner(engine)
         self.engine = engine
+        self._add = _ADD_VALUES if run.sqlite else _ADD_SELECT
         self._delete = (
             sa.delete(_o)
             .where(run.in_list(_o.c.seq, "seqs", sa.BigInteger()))
@@ -266,7 +260,7 @@ class Outbox:
                     if item.partition_key is not None
                 ),
             )
-            self._run.many(c, _ADD, rows)
+            self._run.many(c, self._add, rows)
 
     def claim(
         self, now: float, limit: int, lease_seconds: float, conn: Connection | None = None
