@@ -6,9 +6,7 @@ thinghub's own work per request.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -20,6 +18,7 @@ from thinghub.clock import ManualClock
 from thinghub.hub import HttpHandler, HttpRequest, Hub
 from thinghub.idempotency import ClientTokens, request_hash
 from thinghub.store import InvalidPageToken
+from thinghub.store.ids import UniqueIds
 from thinghub.throttling import Throttle
 from thinghub.wire.errors import RouteNotFound, ServiceError, ValidationFailure
 from thinghub.wire.protocol import (
@@ -43,16 +42,10 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 INTERNAL_PREFIX = "/_thinghub/"
 
 
-class RequestIds:
-    """UUID-shaped request ids: a random per-process prefix and a counter (cheaper than uuid4)."""
-
-    def __init__(self) -> None:
-        head = secrets.token_hex(10)
-        self._prefix = f"{head[:8]}-{head[8:12]}-4{head[12:15]}-{head[15:19]}-"
-        self._next = itertools.count(secrets.randbelow(1 << 32)).__next__
-
-    def new(self) -> str:
-        return f"{self._prefix}{self._next() & 0xFFFFFFFFFFFF:012x}"
+def _request_id(ids: UniqueIds) -> str:
+    """UUID-shaped, as AWS request ids are."""
+    h = ids.new()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _plain_error(status: int, code: str, message: str, request_id: str) -> Response:
@@ -74,7 +67,7 @@ class ThinghubApp:
             hub.identities, max_skew_seconds=hub.settings.max_clock_skew_seconds
         )
         self._client_tokens: ClientTokens | None = None
-        self._request_ids = RequestIds()
+        self._request_ids = UniqueIds()
         throttling = hub.settings.throttling
         self._throttle = Throttle(throttling) if throttling is not None else None
 
@@ -105,7 +98,7 @@ class ThinghubApp:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = self._request_ids.new()
+        request_id = _request_id(self._request_ids)
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         path = raw_path.decode("latin-1")
         message = await receive()

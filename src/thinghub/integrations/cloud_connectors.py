@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.integrations.errors import existing, invalid, not_found
 from thinghub.integrations.listing import list_page
-from thinghub.store import Resource, new_id
+from thinghub.store import Resource, Scope, new_id
+from thinghub.wire.errors import ServiceError
 
 SERVICE = "iot-managed-integrations"
 KIND = "cloud-connector"
@@ -99,3 +102,23 @@ def register(handlers: Handlers) -> None:
         ("ListCloudConnectors", list_cloud_connectors),
     ):
         handlers.register(SERVICE, operation)(handler)
+
+
+def check_owner(ctx: RequestContext, connector_id: str, conn: Connection | None = None) -> None:
+    """Only the account that owns the connector may speak for it (spec 4.1).
+
+    Connector ids are per account: an id unknown here but present in another account (of the
+    same region) is someone else's connector, not a missing one.
+    """
+    store = ctx.hub.store
+    if store.get(ctx.scope, KIND, connector_id, conn=conn) is not None:
+        return
+    accounts = {identity.account_id for identity in ctx.hub.identities} - {ctx.account_id}
+    for account_id in sorted(accounts):
+        if store.get(Scope(account_id, ctx.region), KIND, connector_id, conn=conn):
+            raise ServiceError(
+                "AccessDeniedException",
+                f"Account {ctx.account_id} does not own connector {connector_id}; "
+                "events must be signed by the account that created the connector",
+            )
+    raise not_found(RESOURCE_TYPE, connector_id)

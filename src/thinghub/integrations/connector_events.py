@@ -18,9 +18,7 @@ from thinghub.integrations import (
     discovery_devices,
     discovery_links,
 )
-from thinghub.integrations.errors import invalid, not_found
-from thinghub.store import Scope
-from thinghub.wire.errors import ServiceError
+from thinghub.integrations.errors import invalid
 
 log = logging.getLogger("thinghub.integrations")
 
@@ -28,29 +26,13 @@ SERVICE = "iot-managed-integrations"
 DEVICE_DISCOVERY = "DEVICE_DISCOVERY"
 
 
-def _check_connector(ctx: RequestContext, connector_id: str) -> None:
-    """Only the account that owns the connector may speak for it (spec 4.1).
-
-    Connector ids are per account: an id unknown here but present in another account (of the
-    same region) is someone else's connector, not a missing one.
-    """
-    store = ctx.hub.store
-    if store.get(ctx.scope, cloud_connectors.KIND, connector_id) is not None:
-        return
-    accounts = {identity.account_id for identity in ctx.hub.identities} - {ctx.account_id}
-    for account_id in sorted(accounts):
-        if store.get(Scope(account_id, ctx.region), cloud_connectors.KIND, connector_id):
-            raise ServiceError(
-                "AccessDeniedException",
-                f"Account {ctx.account_id} does not own connector {connector_id}; "
-                "events must be signed by the account that created the connector",
-            )
-    raise not_found(cloud_connectors.RESOURCE_TYPE, connector_id)
-
-
 async def send_connector_event(ctx: RequestContext, params: Params) -> Result:
     connector_id = params["ConnectorId"]
-    _check_connector(ctx, connector_id)
+    if params["Operation"] == device_events.DEVICE_EVENT:
+        # Checked in the device events' shared transaction, once for all that arrive together.
+        await device_events.handle(ctx, connector_id, params)
+        return {"ConnectorId": connector_id}
+    cloud_connectors.check_owner(ctx, connector_id)
     if params["Operation"] == DEVICE_DISCOVERY:
         _device_discovery(ctx, connector_id, params)
     else:

@@ -26,6 +26,7 @@ from thinghub.api import Params, RequestContext
 from thinghub.integrations import (
     association_records,
     capabilities,
+    cloud_connectors,
     managed_things,
     notifications,
     thing_commands,
@@ -56,18 +57,19 @@ OPERATIONS = (DEVICE_EVENT, DEVICE_COMMAND_REQUEST, DEVICE_COMMAND_RESPONSE)
 
 
 async def handle(ctx: RequestContext, connector_id: str, params: Params) -> None:
+    """A device operation; the caller has checked that the account owns the connector, but for
+    DEVICE_EVENT, checked here."""
     operation = params["Operation"]
-    if operation == DEVICE_COMMAND_RESPONSE:
+    if operation == DEVICE_EVENT:
+        await _group_commit(ctx.hub).submit(
+            lambda batch: _device_event(ctx, connector_id, params, batch)
+        )
+    elif operation == DEVICE_COMMAND_RESPONSE:
         _require(params, operation, "TraceId", "UserId")
         _command_response(ctx, connector_id, params)
     else:
         _require(params, operation, "ConnectorDeviceId", "UserId", "MatterEndpoint")
-        if operation == DEVICE_EVENT:
-            await _group_commit(ctx.hub).submit(
-                lambda batch: _device_event(ctx, connector_id, params, batch)
-            )
-        else:
-            _command_request(ctx, connector_id, params)
+        _command_request(ctx, connector_id, params)
 
 
 class DeviceBatch:
@@ -83,6 +85,14 @@ class DeviceBatch:
         self.states = StateBatch(thing_state.states(hub), conn, self.now)
         self._items: list[OutboxItemIn] = []
         self._live: dict[tuple[Scope, str, str], frozenset[str]] = {}
+        self._owned: set[tuple[str, str, str]] = set()
+
+    def check_owner(self, ctx: RequestContext, connector_id: str) -> None:
+        """The caller's account owns the connector (read once per batch)."""
+        key = (ctx.account_id, ctx.region, connector_id)
+        if key not in self._owned:
+            cloud_connectors.check_owner(ctx, connector_id, self.conn)
+            self._owned.add(key)
 
     def live_associations(self, scope: Scope, connector_id: str, user_id: str) -> frozenset[str]:
         """Ids of the user's live account associations through the connector (read once per
@@ -227,6 +237,8 @@ def _common(thing: Resource, params: Params) -> dict[str, Any]:
 def _device_event(
     ctx: RequestContext, connector_id: str, params: Params, batch: DeviceBatch
 ) -> None:
+    batch.check_owner(ctx, connector_id)
+    _require(params, DEVICE_EVENT, "ConnectorDeviceId", "UserId", "MatterEndpoint")
     endpoint = _matter_endpoint(params)
     user_id = params["UserId"]
     live = batch.live_associations(ctx.scope, connector_id, user_id)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ from thinghub.events.runtime import codec
 from thinghub.integrations import notification_configurations as configurations
 from thinghub.integrations import notification_destinations as destinations
 from thinghub.store import OutboxItem, OutboxItemIn, Scope
-from thinghub.store.ids import Arn, parse_arn
+from thinghub.store.ids import Arn, parse_arn, unique_ids
 
 if TYPE_CHECKING:
     from thinghub.deliveries import Deliveries
@@ -87,7 +86,7 @@ def record(scope: Scope, notification: Notification, now: float) -> dict[str, An
     """The spec 7.3 envelope of one notification."""
     return {
         "version": RECORD_VERSION,
-        "messageId": uuid.uuid4().hex,
+        "messageId": unique_ids.new(),
         "messageType": notification.event_type,
         "source": SOURCE,
         "customerAccountId": scope.account_id,

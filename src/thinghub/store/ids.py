@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import string
 from dataclasses import dataclass
@@ -27,6 +28,23 @@ def new_id(alphabet: Literal["hex", "alnum_lower"] = "hex", length: int = 32) ->
             )
         return "".join(out[:length])
     raise ValueError(f"unknown alphabet {alphabet!r}")
+
+
+class UniqueIds:
+    """Ids of 32 hex digits for records and requests: a random 80-bit prefix per instance and
+    a 48-bit counter starting at a random value. Unique, not secret (never use one as a
+    token), and a fraction of the cost of uuid4, which reads the OS's random source each time.
+    """
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(10)
+        self._next = itertools.count(secrets.randbelow(1 << 32)).__next__
+
+    def new(self) -> str:
+        return f"{self._prefix}{self._next() & 0xFFFFFFFFFFFF:012x}"
+
+
+unique_ids = UniqueIds()
 
 
 @dataclass(frozen=True, slots=True)
