@@ -362,12 +362,6 @@ def check_request(url: str, fleet: Fleet, rng: random.Random) -> None:
         raise SystemExit(f"a pre-signed DEVICE_EVENT answered {answer.status_code}: {answer.text}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads, not its children)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _db(data_dir: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{data_dir / 'thinghub.db'}?mode=ro", uri=True)
 
@@ -516,14 +510,14 @@ def main() -> None:
                 write_requests(requests, thinghub_url, fleet, per_level, rng)
                 baseline = events_http.run_wrk(bare_url, requests, connections, args.duration)
                 before = records(data_dir)
-                cpu_before = cpu_seconds(thinghub.pid)
+                cpu_before = wire.cpu_seconds(thinghub.pid)
                 if profile is not None:
                     thinghub.send_signal(signal.SIGUSR1)
                 result = events_http.run_wrk(thinghub_url, requests, connections, args.duration)
                 time.sleep(0.5)  # requests still in flight when wrk stopped
                 if profile is not None:
                     thinghub.send_signal(signal.SIGUSR2)
-                cpu = cpu_seconds(thinghub.pid) - cpu_before
+                cpu = wire.cpu_seconds(thinghub.pid) - cpu_before
                 after = records(data_dir)
                 level = Level(
                     connections,

@@ -36,6 +36,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads, not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -103,6 +109,15 @@ def check(url: str, headers: dict[str, str]) -> None:
         raise SystemExit(f"{url} answered {response.status_code}: {response.text}")
 
 
+def measure(
+    url: str, pid: int, headers: dict[str, str], connections: int, duration: int
+) -> tuple[float, float]:
+    """(requests/s, server CPU µs per request) of one wrk run."""
+    before = cpu_seconds(pid)
+    rate = wrk(url, headers, connections, duration)
+    return rate, (cpu_seconds(pid) - before) / (rate * duration) * 1e6
+
+
 def wrk(url: str, headers: dict[str, str], connections: int, duration: int) -> float:
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s"]
     for name, value in headers.items():
@@ -131,14 +146,25 @@ def main() -> None:
         try:
             headers = signed_headers(thinghub_url)
             check(thinghub_url, headers)
-            print(f"{'concurrency':>11} {'bare req/s':>12} {'thinghub req/s':>15} {'ratio':>7}")
+            print(
+                f"{'concurrency':>11} {'bare req/s':>12} {'thinghub req/s':>15} {'ratio':>7} "
+                f"{'bare CPU µs/req':>16} {'thinghub CPU µs/req':>20}"
+            )
             for connections in (16, 64):
-                baseline = wrk(bare_url, headers, connections, args.duration)
-                measured = wrk(thinghub_url, headers, connections, args.duration)
+                baseline, bare_cpu = measure(
+                    bare_url, bare.pid, headers, connections, args.duration
+                )
+                measured, cpu = measure(
+                    thinghub_url, thinghub.pid, headers, connections, args.duration
+                )
                 print(
                     f"{connections:>11} {baseline:>12.0f} {measured:>15.0f} "
-                    f"{measured / baseline:>7.2f}"
+                    f"{measured / baseline:>7.2f} {bare_cpu:>16.1f} {cpu:>20.1f}"
                 )
+            print(
+                "CPU µs/req: the server process's CPU time per answered request, steadier than "
+                "the rates when other processes share the machine"
+            )
         finally:
             for process in (thinghub, bare):
                 process.terminate()
