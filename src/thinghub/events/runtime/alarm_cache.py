@@ -8,14 +8,13 @@ changes invalidate at once.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 
 from thinghub.events.control.alarm_catalog import active_alarm_model, alarm_models_for_input
 from thinghub.events.runtime.alarm_model import CompiledAlarmModel, compile_alarm_model
+from thinghub.events.runtime.compiled_versions import CompiledVersions
 from thinghub.store import ResourceStore, Scope
 
 ROUTING_TTL_SECONDS = 1.0
-MAX_COMPILED = 4096
 
 
 class AlarmModelCache:
@@ -23,10 +22,7 @@ class AlarmModelCache:
         self._store = store
         self._routes: dict[tuple[Scope, str], tuple[float, tuple[CompiledAlarmModel, ...]]] = {}
         self._active: dict[tuple[Scope, str], tuple[float, CompiledAlarmModel | None]] = {}
-        # By version and its creation time: a deleted and re-created model starts at "1" again.
-        self._compiled: OrderedDict[tuple[Scope, str, str, float], CompiledAlarmModel] = (
-            OrderedDict()
-        )
+        self._compiled: CompiledVersions[CompiledAlarmModel] = CompiledVersions()
 
     def invalidate(self, scope: Scope | None = None, name: str | None = None) -> None:
         """Forget routing and active versions after a local control-plane change, and the
@@ -35,8 +31,7 @@ class AlarmModelCache:
         self._routes.clear()
         self._active.clear()
         if scope is not None and name is not None:
-            for key in [k for k in self._compiled if k[0] == scope and k[1] == name]:
-                del self._compiled[key]
+            self._compiled.forget(scope, name)
 
     def for_input(self, scope: Scope, input_name: str) -> tuple[CompiledAlarmModel, ...]:
         """The active alarm models that read this input."""
@@ -58,13 +53,9 @@ class AlarmModelCache:
         version = active_alarm_model(self._store, scope, name)
         model: CompiledAlarmModel | None = None
         if version is not None:
-            key = (scope, name, version.version, version.created_at)
-            model = self._compiled.get(key)
-            if model is None:
-                model = self._compiled[key] = compile_alarm_model(version)
-                if len(self._compiled) > MAX_COMPILED:
-                    self._compiled.popitem(last=False)
-            else:
-                self._compiled.move_to_end(key)
+            found = version
+            model = self._compiled.get(
+                scope, name, version.version, version.created_at, lambda: compile_alarm_model(found)
+            )
         self._active[(scope, name)] = (now, model)
         return model

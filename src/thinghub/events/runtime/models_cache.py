@@ -2,26 +2,26 @@
 
 Routing (which models read an input) is cached for a second at most, so a model created or
 updated on another node sharing the database is picked up promptly; local changes invalidate
-at once. A version is compiled only once.
+at once. A version is compiled only once (see `compiled_versions`).
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 
 from thinghub.events.control.catalog import (
+    DetectorModelVersion,
     active_detector_model,
     detector_models_for_input,
     input_definition,
 )
+from thinghub.events.runtime.compiled_versions import CompiledVersions
 from thinghub.events.runtime.evaluation import Evaluator
 from thinghub.events.runtime.model import compile_model
 from thinghub.events.runtime.projection import Projection, projection
 from thinghub.store import ResourceStore, Scope
 
 ROUTING_TTL_SECONDS = 1.0
-MAX_COMPILED = 4096
 
 
 class ModelCache:
@@ -30,14 +30,27 @@ class ModelCache:
         self._min_timer_seconds = min_timer_seconds
         self._routes: dict[tuple[Scope, str], tuple[float, tuple[Evaluator, ...]]] = {}
         self._active: dict[tuple[Scope, str], tuple[float, Evaluator | None]] = {}
-        self._compiled: OrderedDict[tuple[Scope, str, str], Evaluator] = OrderedDict()
+        self._compiled: CompiledVersions[Evaluator] = CompiledVersions()
         self._projections: dict[tuple[Scope, str], tuple[float, Projection]] = {}
 
-    def invalidate(self) -> None:
-        """Forget routing and active versions (after a local control-plane change)."""
+    def invalidate(self, scope: Scope | None = None, name: str | None = None) -> None:
+        """Forget routing and active versions after a local control-plane change, and the
+        compiled versions of the model `name` that changed."""
         self._routes.clear()
         self._active.clear()
         self._projections.clear()
+        if scope is not None and name is not None:
+            self._compiled.forget(scope, name)
+
+    def _compile(self, version: DetectorModelVersion) -> Evaluator:
+        model = compile_model(
+            version.name,
+            version.version,
+            version.key,
+            version.evaluation_method,
+            version.definition,
+        )
+        return Evaluator(model, self._min_timer_seconds)
 
     def projection(self, scope: Scope, input_name: str) -> Projection:
         """What models may read of a message on this input (its declared attributes)."""
@@ -71,21 +84,9 @@ class ModelCache:
         version = active_detector_model(self._store, scope, name)
         evaluator: Evaluator | None = None
         if version is not None:
-            key = (scope, name, version.version)
-            evaluator = self._compiled.get(key)
-            if evaluator is None:
-                model = compile_model(
-                    name,
-                    version.version,
-                    version.key,
-                    version.evaluation_method,
-                    version.definition,
-                )
-                evaluator = Evaluator(model, self._min_timer_seconds)
-                self._compiled[key] = evaluator
-                if len(self._compiled) > MAX_COMPILED:
-                    self._compiled.popitem(last=False)
-            else:
-                self._compiled.move_to_end(key)
+            found = version
+            evaluator = self._compiled.get(
+                scope, name, version.version, version.created_at, lambda: self._compile(found)
+            )
         self._active[(scope, name)] = (now, evaluator)
         return evaluator

@@ -77,7 +77,7 @@ class EventsRuntime:
     ) -> None:
         """A model was created, updated or deleted: its old detectors go, in the same commit."""
         self.detectors.delete_model(scope, name, conn)
-        self.models.invalidate()
+        self.models.invalidate(scope, name)
 
     def wake_deliveries(self) -> None:
         self.deliveries.wake()

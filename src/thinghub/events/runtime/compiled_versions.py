@@ -1,0 +1,48 @@
+"""Compiled model versions (detector models, alarm models), kept by version and creation time.
+
+A model deleted and created again starts at version "1" again, so the version alone cannot tell
+the new model from the old one, whose compiled form another node may still hold: the version's
+creation time does. A local change also forgets the model's compiled versions at once, for a
+model re-created within one tick of the clock (the manual clock never ticks by itself).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from thinghub.store import Scope
+
+T = TypeVar("T")
+MAX_COMPILED = 4096
+
+
+class CompiledVersions(Generic[T]):
+    """Compiled versions by (scope, name, version, created_at); the least recently used go
+    first beyond `limit`."""
+
+    def __init__(self, limit: int = MAX_COMPILED) -> None:
+        self._limit = limit
+        self._compiled: OrderedDict[tuple[Scope, str, str, float], T] = OrderedDict()
+
+    def get(
+        self, scope: Scope, name: str, version: str, created_at: float, compile: Callable[[], T]
+    ) -> T:
+        key = (scope, name, version, created_at)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = compile()
+            if len(self._compiled) > self._limit:
+                self._compiled.popitem(last=False)
+        else:
+            self._compiled.move_to_end(key)
+        return compiled
+
+    def forget(self, scope: Scope, name: str) -> None:
+        """Drop every compiled version of model `name` (it changed here)."""
+        for key in [k for k in self._compiled if k[0] == scope and k[1] == name]:
+            del self._compiled[key]
+
+    def __len__(self) -> int:
+        return len(self._compiled)
