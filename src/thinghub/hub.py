@@ -17,6 +17,7 @@ from thinghub.config import Settings
 from thinghub.identities import IdentityRegistry
 from thinghub.registry import register_all, start_all
 from thinghub.store import ResourceStore, create_engine, default_database_url, migrate
+from thinghub.store.checkpoints import WalCheckpointer
 from thinghub.wire.models import load_service_models
 from thinghub.wire.protocol import CompiledService
 
@@ -64,6 +65,7 @@ class Hub:
         self.database_url = settings.database or default_database_url(settings.data_dir)
         self._engine: Engine | None = None
         self._store: ResourceStore | None = None
+        self._checkpointer: WalCheckpointer | None = None
         self.components: dict[str, Any] = {}  # per-service runtime state, made by start_all
         self._workers: list[tuple[str, Worker]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -131,6 +133,13 @@ class Hub:
             return
         self._engine = create_engine(self.database_url)
         migrate(self._engine)
+        if self._engine.dialect.name == "sqlite" and self._engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        ):
+            self._checkpointer = WalCheckpointer(self._engine)
+            self._checkpointer.start()
         self._store = ResourceStore(self._engine)
         start_all(self)
         log.info("storage ready at %s", _redact(self.database_url))
@@ -150,6 +159,9 @@ class Hub:
         self.components.clear()
         if self._store is not None:
             self._store.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
