@@ -249,15 +249,19 @@ def _device_event(
     model = model_of(thing)
     now = batch.now
     values = normalized_values(model, endpoint)
-    change, _, state = thing_state.state_change(
+    change, changed_endpoints, state = thing_state.state_change(
         batch.states, ctx.scope, thing, model, values, now, trace_id=params.get("TraceId")
     )
     payload = _common(thing, params)
-    reported = (
-        PropertyValue(v.endpoint_id, v.cluster_id, v.attribute_id, v.value, now, now)
-        for v in values
-    )
-    payload["endpoints"] = customer_endpoints(model, reported, notifications.timestamp)
+    if len(change.changed) == len(values):
+        # Every reported value changed (the usual case): the same endpoints, built once.
+        payload["endpoints"] = changed_endpoints
+    else:
+        reported = (
+            PropertyValue(v.endpoint_id, v.cluster_id, v.attribute_id, v.value, now, now)
+            for v in values
+        )
+        payload["endpoints"] = customer_endpoints(model, reported, notifications.timestamp)
     payload["events"] = customer_events(model, endpoint)
     payload["matterEndpoint"] = endpoint
     records = [
