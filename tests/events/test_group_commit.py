@@ -9,7 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import RunningServer, make_client
+from tests.databases import BACKENDS, fresh_database
 from thinghub.api import RequestContext
 from thinghub.config import Settings
 from thinghub.events.runtime.engine import Message
@@ -111,10 +114,15 @@ def test_concurrent_requests_count_each_message_once(server: RunningServer, iote
     assert variables == {"count": "40", "last": "1"}
 
 
-def test_groups_of_one_scope_evaluate_in_order_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_groups_of_one_scope_evaluate_in_order_once(backend: str, tmp_path: Path) -> None:
     """A group commit evaluates several requests' messages: each detector sees them in arrival
     order, an id repeated by a later request counts once, and scopes stay apart."""
-    hub = Hub(Settings(data_dir=tmp_path, raw={}))
+    with fresh_database(backend, tmp_path) as url:
+        _groups_of_one_scope(Hub(Settings(data_dir=tmp_path, database=url, raw={})))
+
+
+def _groups_of_one_scope(hub: Hub) -> None:
     hub.start()
     try:
         scopes = [Scope("111111111111", "us-east-1"), Scope("222222222222", "us-east-1")]
