@@ -31,6 +31,7 @@ __all__ = [
     "input_exists",
     "routed_model_names",
     "subscribe",
+    "unsubscribe",
 ]
 
 
@@ -133,6 +134,12 @@ def subscribe(listener: ModelChangeListener) -> None:
     """Call `listener` on every detector model change (subscribing twice is harmless)."""
     if listener not in _listeners:
         _listeners.append(listener)
+
+
+def unsubscribe(listener: ModelChangeListener) -> None:
+    """Stop calling `listener` (a stopped runtime; unknown listeners are ignored)."""
+    if listener in _listeners:
+        _listeners.remove(listener)
 
 
 def notify(conn: Connection, scope: Scope, name: str, version: DetectorModelVersion | None) -> None:

@@ -118,10 +118,22 @@ class DetectorEngine:
         now: float,
         conn: Connection | None = None,
     ) -> None:
-        """Several requests' messages in one transaction (group commit), in order."""
+        """Several requests' messages in one transaction (group commit), in order.
+
+        The requests of one scope are evaluated as one batch, as if sent in one request: one
+        statement per kind of work for all of them. Each detector still sees its messages in
+        arrival order, and a messageId repeated across them counts once, as across commits.
+        """
+        merged: dict[Scope, list[Message]] = {}
+        for scope, messages in groups:
+            batch = merged.get(scope)
+            if batch is None:
+                merged[scope] = list(messages)
+            else:
+                batch.extend(messages)
 
         def run(own: Connection) -> None:
-            for scope, messages in groups:
+            for scope, messages in merged.items():
                 self._put_messages(scope, messages, now, own)
 
         if conn is None:

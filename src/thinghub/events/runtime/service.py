@@ -67,6 +67,9 @@ class EventsRuntime:
         return runtime
 
     def close(self) -> None:
+        # The listener list is process-wide: a stopped hub's runtime must not hear another's
+        # model changes (it would run its statements on the other hub's connection).
+        catalog.unsubscribe(self.on_model_change)
         self.detectors.close()
         self.alarms.close()
 
