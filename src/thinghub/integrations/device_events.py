@@ -15,7 +15,6 @@ for a command that has ended already changes nothing (202; the first outcome sta
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from thinghub.api import Params, RequestContext
+from thinghub.group_commit import GroupCommit
 from thinghub.integrations import (
     association_records,
     capabilities,
@@ -73,10 +73,10 @@ async def handle(ctx: RequestContext, connector_id: str, params: Params) -> None
 
 
 class DeviceBatch:
-    """The device events of one group commit: they read in its transaction and stage their
-    writes here; `write` then stores every state row with one statement and queues every
-    record with another. An event stages only once it has succeeded, so one that fails leaves
-    nothing behind (no savepoint needed)."""
+    """The device events of one group commit (`thinghub.group_commit`): they read in its
+    transaction and stage their writes here; `write` then stores every state row with one
+    statement and queues every record with another. An event stages only once it has
+    succeeded, so one that fails leaves nothing behind (no savepoint needed)."""
 
     def __init__(self, hub: Hub, conn: Connection) -> None:
         self.hub = hub
@@ -114,57 +114,29 @@ class DeviceBatch:
         notifications.queue(self.hub, self._items, self.now, self.conn)
 
 
-class GroupCommit:
-    """Device events that arrive together share one transaction: the first schedules a flush
-    for the next turn of the event loop, and every event queued by then is applied in arrival
-    order (an event that fails stages nothing and gets its error), then written and committed
-    at once. A request is answered only after that commit."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self._pending: list[tuple[Callable[[DeviceBatch], None], asyncio.Future[None]]] = []
-
-    async def submit(self, work: Callable[[DeviceBatch], None]) -> None:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((work, future))
-        if len(self._pending) == 1:
-            loop.call_soon(self._flush)
-        await future
-
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        failures: dict[int, BaseException] = {}
-        try:
-            with self.hub.store.transaction() as conn:
-                batch = DeviceBatch(self.hub, conn)
-                for index, (work, _) in enumerate(pending):
-                    try:
-                        work(batch)
-                    except Exception as exc:
-                        failures[index] = exc
-                batch.write()
-        except Exception as exc:
-            for _, future in pending:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for index, (_, future) in enumerate(pending):
-            if future.done():
-                continue  # the request went away meanwhile
-            if index in failures:
-                future.set_exception(failures[index])
-            else:
-                future.set_result(None)
+def _flush(hub: Hub, work: list[Callable[[DeviceBatch], None]]) -> list[BaseException | None]:
+    """A group commit of device events: each applied in arrival order (one that fails stages
+    nothing and gets its error), then everything staged is written and committed at once."""
+    failures: list[BaseException | None] = []
+    with hub.store.transaction() as conn:
+        batch = DeviceBatch(hub, conn)
+        for apply in work:
+            try:
+                apply(batch)
+                failures.append(None)
+            except Exception as exc:
+                failures.append(exc)
+        batch.write()
+    return failures
 
 
-def _group_commit(hub: Hub) -> GroupCommit:
-    batcher: GroupCommit = hub.components[COMPONENT]
+def _group_commit(hub: Hub) -> GroupCommit[Callable[[DeviceBatch], None]]:
+    batcher: GroupCommit[Callable[[DeviceBatch], None]] = hub.components[COMPONENT]
     return batcher
 
 
 def start(hub: Hub) -> None:
-    hub.components[COMPONENT] = GroupCommit(hub)
+    hub.components[COMPONENT] = GroupCommit(lambda work: _flush(hub, work))
 
 
 def _require(params: Params, operation: str, *members: str) -> None:

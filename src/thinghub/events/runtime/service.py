@@ -25,6 +25,7 @@ from thinghub.events.runtime.deliveries import (
 )
 from thinghub.events.runtime.engine import DetectorEngine, Message
 from thinghub.events.runtime.models_cache import ModelCache
+from thinghub.group_commit import GroupCommit
 from thinghub.store import DetectorStore, OutboxItem, Scope
 from thinghub.store.alarms import AlarmStore
 
@@ -52,7 +53,7 @@ class EventsRuntime:
             self.models,
         )
         self.engine = DetectorEngine(self.detectors, deliveries.outbox, self.models, self.alarms)
-        self._pending: list[tuple[Scope, list[Message], asyncio.Future[None]]] = []
+        self._group_commit: GroupCommit[tuple[Scope, list[Message]]] = GroupCommit(self._flush)
 
     @classmethod
     def start(cls, hub: Hub, deliveries: Deliveries) -> EventsRuntime:
@@ -86,39 +87,24 @@ class EventsRuntime:
         self.deliveries.wake()
 
     async def put_messages(self, scope: Scope, messages: list[Message]) -> None:
-        """Evaluate messages; returns once their evaluation is committed.
+        """Evaluate messages; returns once their evaluation is committed. Requests that arrive
+        together share one transaction (`thinghub.group_commit`)."""
+        await self._group_commit.submit((scope, messages))
 
-        Requests that arrive together share one transaction (group commit): the first one
-        schedules a flush for the next turn of the event loop, and every request queued by
-        then is evaluated in arrival order and committed at once.
-        """
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((scope, messages, future))
-        if len(self._pending) == 1:
-            asyncio.get_running_loop().call_soon(self._flush)
-        await future
-
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
+    def _flush(self, requests: list[tuple[Scope, list[Message]]]) -> list[BaseException | None]:
         now = self.hub.clock.now()
+        failures: list[BaseException | None] = [None] * len(requests)
         try:
-            self.engine.put_message_groups([(scope, batch) for scope, batch, _ in pending], now)
+            self.engine.put_message_groups(requests, now)
         except Exception:
             # One bad request must not fail the others: evaluate them one by one.
-            for scope, batch, future in pending:
+            for index, (scope, batch) in enumerate(requests):
                 try:
                     self.engine.put_messages(scope, batch, now)
                 except Exception as exc:
-                    if not future.done():  # a cancelled request no longer waits
-                        future.set_exception(exc)
-                else:
-                    if not future.done():
-                        future.set_result(None)
-        else:
-            for _, _, future in pending:
-                if not future.done():
-                    future.set_result(None)
+                    failures[index] = exc
         self.wake_deliveries()
+        return failures
 
     async def on_clock_advance(self, now: float) -> None:
         """Manual clock: fire every timer that fell due, earliest first, before answering."""
