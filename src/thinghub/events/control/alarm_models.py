@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from thinghub.api import Handlers, Params, RequestContext, Result
 from thinghub.events.control import alarm_catalog
 from thinghub.events.control.alarm_validation import validate_alarm_model
-from thinghub.events.control.errors import limit_exceeded, not_found
+from thinghub.events.control.errors import not_found
 from thinghub.events.control.kinds import (
     ALARM_MODEL,
     ALARM_MODEL_VERSION,
@@ -130,75 +130,34 @@ def _new_version(
 
 
 def create_alarm_model(ctx: RequestContext, params: Params) -> Result:
-    name = params["alarmModelName"]
-    arn = alarm_model_arn(ctx.scope, name)
     quotas = quotas_of(ctx.hub.settings)
-    tags = tags_from_request(params.get("tags"), quotas.tags_per_resource)
-    store = ctx.hub.store
-    with store.transaction() as conn:
-        _MODELS.check_new(ctx, conn, name, arn, quotas.alarm_models_per_account)
-        inputs = validate_alarm_model(params, StoreResources(store, ctx.scope, conn), quotas)
-        key = params.get("key")
-        attrs = _new_version(
-            ctx, params, name=name, version="1", key=key, inputs=inputs, previous=None
-        )
-        model_attrs = {
-            "latestVersion": "1",
-            "alarmModelDescription": params.get("alarmModelDescription"),
-            "key": key,
-        }
-        version = _MODELS.create(
-            ctx,
-            conn,
-            name=name,
-            arn=arn,
-            model_attrs=model_attrs,
-            attrs=attrs,
-            inputs=inputs,
-            tags=tags,
-        )
+    version = _MODELS.create_model(
+        ctx,
+        params,
+        arn=alarm_model_arn(ctx.scope, params["alarmModelName"]),
+        limit=quotas.alarm_models_per_account,
+        tags=tags_from_request(params.get("tags"), quotas.tags_per_resource),
+        validate=lambda conn: _validated(ctx, params, conn),
+        new_version=_new_version,
+    )
     return _metadata(version, ACTIVATING)
 
 
 def update_alarm_model(ctx: RequestContext, params: Params) -> Result:
-    name = params["alarmModelName"]
-    quotas = quotas_of(ctx.hub.settings)
-    store = ctx.hub.store
-    with store.transaction() as conn:
-        model = store.get(ctx.scope, ALARM_MODEL, name, conn=conn)
-        if model is None:
-            raise _missing(name)
-        inputs = validate_alarm_model(params, StoreResources(store, ctx.scope, conn), quotas)
-        latest = model.attrs["latestVersion"]
-        if int(latest) >= quotas.versions_per_alarm_model:
-            raise limit_exceeded(
-                f"Alarm model {name} already has the maximum of "
-                f"{quotas.versions_per_alarm_model} versions"
-            )
-        previous = store.get(ctx.scope, ALARM_MODEL_VERSION, version_id(name, latest), conn=conn)
-        assert previous is not None
-        number = str(int(latest) + 1)
-        attrs = _new_version(
-            ctx,
-            params,
-            name=name,
-            version=number,
-            key=model.attrs.get("key"),  # immutable: the original key stays
-            inputs=inputs,
-            previous=previous,
-        )
-        # The superseded version stays describable; it no longer evaluates anything.
-        version = _MODELS.add_version(
-            ctx,
-            conn,
-            model=model,
-            previous=previous,
-            number=number,
-            attrs=attrs,
-            inputs=inputs,
-            superseded=INACTIVE,
-        )
+    version = _MODELS.update_model(
+        ctx,
+        params,
+        version_limit=quotas_of(ctx.hub.settings).versions_per_alarm_model,
+        validate=lambda conn: _validated(ctx, params, conn),
+        new_version=_new_version,
+        superseded=INACTIVE,
+    )
     return _metadata(version, ACTIVATING)
+
+
+def _validated(ctx: RequestContext, params: Params, conn: Connection) -> frozenset[str]:
+    resources = StoreResources(ctx.hub.store, ctx.scope, conn)
+    return validate_alarm_model(params, resources, quotas_of(ctx.hub.settings))
 
 
 def describe_alarm_model(ctx: RequestContext, params: Params) -> Result:

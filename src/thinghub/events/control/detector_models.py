@@ -131,80 +131,38 @@ def _new_version(
 
 
 def create_detector_model(ctx: RequestContext, params: Params) -> Result:
-    name = params["detectorModelName"]
-    arn = detector_model_arn(ctx.scope, name)
     quotas = quotas_of(ctx.hub.settings)
-    tags = tags_from_request(params.get("tags"), quotas.tags_per_resource)
-    store = ctx.hub.store
-    with store.transaction() as conn:
-        _MODELS.check_new(ctx, conn, name, arn, quotas.detector_models_per_account)
-        resources = StoreResources(store, ctx.scope, conn)
-        inputs = validate_definition(params["detectorModelDefinition"], resources, quotas)
-        _check_routes(store, ctx.scope, name, inputs, quotas, conn)
-        key = params.get("key")
-        attrs = _new_version(
-            ctx, params, name=name, version="1", key=key, inputs=inputs, previous=None
-        )
-        model_attrs = {
-            "latestVersion": "1",
-            "detectorModelDescription": params.get("detectorModelDescription"),
-            "key": key,
-        }
-        version = _MODELS.create(
-            ctx,
-            conn,
-            name=name,
-            arn=arn,
-            model_attrs=model_attrs,
-            attrs=attrs,
-            inputs=inputs,
-            tags=tags,
-        )
+    version = _MODELS.create_model(
+        ctx,
+        params,
+        arn=detector_model_arn(ctx.scope, params["detectorModelName"]),
+        limit=quotas.detector_models_per_account,
+        tags=tags_from_request(params.get("tags"), quotas.tags_per_resource),
+        validate=lambda conn: _validated(ctx, params, conn),
+        new_version=_new_version,
+    )
     return {"detectorModelConfiguration": configuration(version, ACTIVATING)}
 
 
 def update_detector_model(ctx: RequestContext, params: Params) -> Result:
-    name = params["detectorModelName"]
-    quotas = quotas_of(ctx.hub.settings)
-    store = ctx.hub.store
-    with store.transaction() as conn:
-        model = store.get(ctx.scope, DETECTOR_MODEL, name, conn=conn)
-        if model is None:
-            raise _missing(name)
-        resources = StoreResources(store, ctx.scope, conn)
-        inputs = validate_definition(params["detectorModelDefinition"], resources, quotas)
-        _check_routes(store, ctx.scope, name, inputs, quotas, conn)
-        latest = model.attrs["latestVersion"]
-        if int(latest) >= quotas.versions_per_detector_model:
-            raise limit_exceeded(
-                f"Detector model {name} already has the maximum of "
-                f"{quotas.versions_per_detector_model} versions"
-            )
-        previous = store.get(ctx.scope, DETECTOR_MODEL_VERSION, version_id(name, latest), conn=conn)
-        assert previous is not None
-        version_number = str(int(latest) + 1)
-        key = model.attrs.get("key")  # immutable: the original key stays
-        attrs = _new_version(
-            ctx,
-            params,
-            name=name,
-            version=version_number,
-            key=key,
-            inputs=inputs,
-            previous=previous,
-        )
-        # The superseded version stays describable; it just no longer runs.
-        version = _MODELS.add_version(
-            ctx,
-            conn,
-            model=model,
-            previous=previous,
-            number=version_number,
-            attrs=attrs,
-            inputs=inputs,
-            superseded=DEPRECATED,
-        )
+    version = _MODELS.update_model(
+        ctx,
+        params,
+        version_limit=quotas_of(ctx.hub.settings).versions_per_detector_model,
+        validate=lambda conn: _validated(ctx, params, conn),
+        new_version=_new_version,
+        superseded=DEPRECATED,
+    )
     return {"detectorModelConfiguration": configuration(version, ACTIVATING)}
+
+
+def _validated(ctx: RequestContext, params: Params, conn: Connection) -> frozenset[str]:
+    """The definition checked (spec 9.3), and the inputs it reads within the routing limits."""
+    quotas = quotas_of(ctx.hub.settings)
+    resources = StoreResources(ctx.hub.store, ctx.scope, conn)
+    inputs = validate_definition(params["detectorModelDefinition"], resources, quotas)
+    _check_routes(ctx.hub.store, ctx.scope, params["detectorModelName"], inputs, quotas, conn)
+    return inputs
 
 
 def describe_detector_model(ctx: RequestContext, params: Params) -> Result:

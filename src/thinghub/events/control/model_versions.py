@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -21,7 +21,26 @@ from thinghub.events.control.paging import list_page
 from thinghub.events.control.routing import all_resources
 from thinghub.store import AlreadyExists, Resource, Scope, VersionConflict
 
-__all__ = ["ModelKinds"]
+__all__ = ["ModelKinds", "NewVersion", "Validate"]
+
+# Checks a create or update request in its transaction; the inputs the new version reads.
+Validate = Callable[[Connection], frozenset[str]]
+
+
+class NewVersion(Protocol):
+    """The attributes of a new version (the kind's own members)."""
+
+    def __call__(
+        self,
+        ctx: RequestContext,
+        params: Params,
+        *,
+        name: str,
+        version: str,
+        key: str | None,
+        inputs: frozenset[str],
+        previous: Resource | None,
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +68,89 @@ class ModelKinds:
         if limit is not None and store.count(ctx.scope, self.model_kind, conn=conn) >= limit:
             raise limit_exceeded(
                 f"The account already has the maximum of {limit} {self.label.lower()}s"
+            )
+
+    def create_model(
+        self,
+        ctx: RequestContext,
+        params: Params,
+        *,
+        arn: str,
+        limit: int | None,
+        tags: Any,
+        validate: Validate,
+        new_version: NewVersion,
+    ) -> Resource:
+        """CreateXModel: a new model, its version 1 and what it routes, in one transaction."""
+        name = params[self.name_member]
+        with ctx.hub.store.transaction() as conn:
+            self.check_new(ctx, conn, name, arn, limit)
+            inputs = validate(conn)
+            key = params.get("key")
+            attrs = new_version(
+                ctx, params, name=name, version="1", key=key, inputs=inputs, previous=None
+            )
+            model_attrs = {
+                "latestVersion": "1",
+                self.description_member: params.get(self.description_member),
+                "key": key,
+            }
+            return self.create(
+                ctx,
+                conn,
+                name=name,
+                arn=arn,
+                model_attrs=model_attrs,
+                attrs=attrs,
+                inputs=inputs,
+                tags=tags,
+            )
+
+    def update_model(
+        self,
+        ctx: RequestContext,
+        params: Params,
+        *,
+        version_limit: int,
+        validate: Validate,
+        new_version: NewVersion,
+        superseded: str,
+    ) -> Resource:
+        """UpdateXModel: the next version, in one transaction; the previous one becomes
+        `superseded` and stays describable."""
+        name = params[self.name_member]
+        store = ctx.hub.store
+        with store.transaction() as conn:
+            model = store.get(ctx.scope, self.model_kind, name, conn=conn)
+            if model is None:
+                raise self.missing(name)
+            inputs = validate(conn)
+            latest = model.attrs["latestVersion"]
+            if int(latest) >= version_limit:
+                raise limit_exceeded(
+                    f"{self.label} {name} already has the maximum of {version_limit} versions"
+                )
+            previous = store.get(ctx.scope, self.version_kind, version_id(name, latest), conn=conn)
+            assert previous is not None
+            number = str(int(latest) + 1)
+            attrs = new_version(
+                ctx,
+                params,
+                name=name,
+                version=number,
+                key=model.attrs.get("key"),  # immutable: the original key stays
+                inputs=inputs,
+                previous=previous,
+            )
+            return self.add_version(
+                ctx,
+                conn,
+                model=model,
+                previous=previous,
+                number=number,
+                attrs=attrs,
+                inputs=inputs,
+                superseded=superseded,
             )
 
     def create(
