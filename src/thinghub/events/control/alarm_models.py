@@ -25,7 +25,7 @@ from thinghub.events.control.kinds import (
     alarm_model_arn,
     version_id,
 )
-from thinghub.events.control.model_versions import ModelKinds
+from thinghub.events.control.model_versions import ModelKinds, carry_over
 from thinghub.events.control.quotas import quotas_of
 from thinghub.events.control.tags import tags_from_request
 from thinghub.events.control.validation import StoreResources
@@ -119,14 +119,7 @@ def _new_version(
         "status": ACTIVE,
         "inputs": sorted(inputs),
     }
-    for member in _KEPT_ON_UPDATE:
-        if member in params:
-            attrs[member] = params[member]
-        elif previous is not None and member in previous.attrs:
-            attrs[member] = previous.attrs[member]
-    if key is not None:
-        attrs["key"] = key
-    return attrs
+    return carry_over(attrs, params, previous, _KEPT_ON_UPDATE, key)
 
 
 def create_alarm_model(ctx: RequestContext, params: Params) -> Result:

@@ -22,7 +22,7 @@ from thinghub.events.control.kinds import (
     detector_model_arn,
     version_id,
 )
-from thinghub.events.control.model_versions import ModelKinds
+from thinghub.events.control.model_versions import ModelKinds, carry_over
 from thinghub.events.control.quotas import Quotas, quotas_of
 from thinghub.events.control.routing import routed_resources
 from thinghub.events.control.tags import tags_from_request
@@ -95,6 +95,10 @@ def _check_routes(
             )
 
 
+# What an update may leave out and then keeps from the previous version.
+_KEPT_ON_UPDATE = ("detectorModelDescription", "evaluationMethod")
+
+
 def _new_version(
     ctx: RequestContext,
     params: Params,
@@ -119,15 +123,7 @@ def _new_version(
         "detectorModelDefinition": params["detectorModelDefinition"],
         "inputs": sorted(inputs),
     }
-    # An update that leaves out the description or the evaluation method keeps the previous ones.
-    for member in ("detectorModelDescription", "evaluationMethod"):
-        if member in params:
-            attrs[member] = params[member]
-        elif previous is not None and member in previous.attrs:
-            attrs[member] = previous.attrs[member]
-    if key is not None:
-        attrs["key"] = key
-    return attrs
+    return carry_over(attrs, params, previous, _KEPT_ON_UPDATE, key)
 
 
 def create_detector_model(ctx: RequestContext, params: Params) -> Result:

@@ -21,10 +21,29 @@ from thinghub.events.control.paging import list_page
 from thinghub.events.control.routing import all_resources
 from thinghub.store import AlreadyExists, Resource, Scope, VersionConflict
 
-__all__ = ["ModelKinds", "NewVersion", "Validate"]
+__all__ = ["ModelKinds", "NewVersion", "Validate", "carry_over"]
 
 # Checks a create or update request in its transaction; the inputs the new version reads.
 Validate = Callable[[Connection], frozenset[str]]
+
+
+def carry_over(
+    attrs: dict[str, Any],
+    params: Params,
+    previous: Resource | None,
+    members: tuple[str, ...],
+    key: str | None,
+) -> dict[str, Any]:
+    """`attrs` with `members` from the request, or else (an update leaving them out) from the
+    previous version, and the model's key."""
+    for member in members:
+        if member in params:
+            attrs[member] = params[member]
+        elif previous is not None and member in previous.attrs:
+            attrs[member] = previous.attrs[member]
+    if key is not None:
+        attrs["key"] = key
+    return attrs
 
 
 class NewVersion(Protocol):
