@@ -17,8 +17,7 @@ holds the database's write lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,6 +25,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from thinghub.store.keyed import KeyedRecords
 from thinghub.store.pagination import PageTokens
 from thinghub.store.resources import Scope
 from thinghub.store.statements import StatementRunner
@@ -135,13 +135,19 @@ def _record(row: Sequence[Any]) -> AlarmRecord:
     )
 
 
-class AlarmStore:
+class AlarmStore(KeyedRecords[AlarmRecord]):
     """Alarms over one engine; every write takes the caller's `conn`."""
 
     def __init__(self, engine: Engine, page_tokens: PageTokens) -> None:
         self._run = run = StatementRunner(engine)
         self.page_tokens = page_tokens
-        self._get_many = sa.select(*_COLUMNS).where(*_MODEL, run.in_list(_a.c.key_value, "keys"))
+        super().__init__(
+            run,
+            get=_GET,
+            get_many=sa.select(*_COLUMNS).where(*_MODEL, run.in_list(_a.c.key_value, "keys")),
+            pg_lock=_PG_LOCK,
+            record=_record,
+        )
         insert = run.insert(_a).values(
             account_id=sa.bindparam("a"),
             region=sa.bindparam("r"),
@@ -167,58 +173,7 @@ class AlarmStore:
             },
         )
 
-    def close(self) -> None:
-        self._run.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One read-write transaction (BEGIN IMMEDIATE on SQLite)."""
-        with self._run.transaction() as conn:
-            yield conn
-
-    def run_transaction(self, work: Callable[[Connection], T], attempts: int = 4) -> T:
-        """`work(conn)` in one transaction, run again when PostgreSQL aborted it for a deadlock
-        or a serialization failure; any other error propagates at once."""
-        return self._run.run_transaction(work, attempts)
-
     # --- alarms -----------------------------------------------------------------------------
-
-    def lock(self, scope: Scope, alarms: Iterable[tuple[str, str]], conn: Connection) -> None:
-        """Hold (model, key) alarms exclusively until `conn`'s transaction ends (PostgreSQL)."""
-        self._run.lock_pairs(conn, _PG_LOCK, scope.account_id, scope.region, alarms)
-
-    def get(
-        self, scope: Scope, model: str, key: str, conn: Connection | None = None
-    ) -> AlarmRecord | None:
-        params = {"a": scope.account_id, "r": scope.region, "m": model, "k": key}
-        rows = self._run.read(_GET, params, conn)
-        return _record(rows[0]) if rows else None
-
-    def get_many(
-        self,
-        scope: Scope,
-        model: str,
-        keys: Iterable[str],
-        conn: Connection | None = None,
-        *,
-        lock: bool = False,
-    ) -> dict[str, AlarmRecord]:
-        """The alarms among `keys` that exist, by key; `lock=True` (needs `conn`) locks every
-        key first, so the writes that follow are not interleaved with another node's."""
-        key_list = list(dict.fromkeys(keys))
-        if not key_list:
-            return {}
-        if lock:
-            if conn is None:
-                raise ValueError("lock=True needs the transaction's conn")
-            self.lock(scope, [(model, k) for k in key_list], conn)
-        params = {
-            "a": scope.account_id,
-            "r": scope.region,
-            "m": model,
-            "keys": self._run.list_param(key_list),
-        }
-        return {row[1]: _record(row) for row in self._run.read(self._get_many, params, conn)}
 
     def upsert_many(self, scope: Scope, records: Iterable[AlarmRecord], conn: Connection) -> None:
         """Insert new alarms and replace existing ones (the last record of a key wins)."""

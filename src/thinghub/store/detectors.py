@@ -44,8 +44,7 @@ losing a firing on a crash is acceptable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -54,6 +53,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.engine import Connection, Engine
 
+from thinghub.store.keyed import KeyedRecords
 from thinghub.store.pagination import PageTokens
 from thinghub.store.resources import Scope, page_token_key
 from thinghub.store.statements import StatementRunner
@@ -280,7 +280,7 @@ def _record(row: Sequence[Any]) -> DetectorRecord:
     )
 
 
-class DetectorStore:
+class DetectorStore(KeyedRecords[DetectorRecord]):
     """Detector instances, their timers and recent message ids over one engine.
 
     Every method takes an optional `conn` from `transaction()`; without it each call runs in a
@@ -293,7 +293,13 @@ class DetectorStore:
         insert = run.insert
 
         keys = run.in_list(_i.c.key_value, "keys")
-        self._get_many = sa.select(*_ICOLS).where(*_I_MODEL, keys)
+        super().__init__(
+            run,
+            get=_I_GET,
+            get_many=sa.select(*_ICOLS).where(*_I_MODEL, keys),
+            pg_lock=_PG_LOCK,
+            record=_record,
+        )
         # Per-row values: bound parameters (SQLite executemany) or the rows' columns as arrays
         # unnested into one INSERT ... SELECT (PostgreSQL: one fixed statement, any row count;
         # a multi-row VALUES list makes psycopg parse a new 10,000-placeholder query per call).
@@ -386,70 +392,7 @@ class DetectorStore:
 
         self.page_tokens = page_tokens if page_tokens is not None else load_page_tokens(run)
 
-    def close(self) -> None:
-        """Release the connections held outside the engine's pool."""
-        self._run.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One read-write transaction (BEGIN IMMEDIATE on SQLite): commit on exit, rollback on
-        an exception."""
-        with self._run.transaction() as conn:
-            yield conn
-
-    def run_transaction(self, work: Callable[[Connection], T], attempts: int = 4) -> T:
-        """`work(conn)` in one transaction, run again from the start when PostgreSQL aborted it
-        for a deadlock or a serialization failure (two nodes locking detectors in another
-        order); any other error propagates at once."""
-        return self._run.run_transaction(work, attempts)
-
     # --- instances ---------------------------------------------------------------------------
-
-    def lock(self, scope: Scope, instances: Iterable[tuple[str, str]], conn: Connection) -> None:
-        """Hold (model, key) instances exclusively until `conn`'s transaction ends.
-
-        PostgreSQL: advisory locks, existing instance or not, taken in one statement in a
-        global order. Take all of a transaction's locks in one call: a second call may
-        deadlock with another node (PostgreSQL then aborts one; retry it). SQLite: nothing to
-        do, the transaction already holds the database's write lock.
-        """
-        self._run.lock_pairs(conn, _PG_LOCK, scope.account_id, scope.region, instances)
-
-    def get(
-        self, scope: Scope, model: str, key: str, conn: Connection | None = None
-    ) -> DetectorRecord | None:
-        params = {"a": scope.account_id, "r": scope.region, "m": model, "k": key}
-        rows = self._run.read(_I_GET, params, conn)
-        return _record(rows[0]) if rows else None
-
-    def get_many(
-        self,
-        scope: Scope,
-        model: str,
-        keys: Iterable[str],
-        conn: Connection | None = None,
-        *,
-        lock: bool = False,
-    ) -> dict[str, DetectorRecord]:
-        """The instances among `keys` that exist, by key, in one query.
-
-        `lock=True` (needs `conn`) first takes `lock()` on every key, so the read and the
-        writes that follow in the transaction are not interleaved with another node's.
-        """
-        key_list = list(dict.fromkeys(keys))
-        if not key_list:
-            return {}
-        if lock:
-            if conn is None:
-                raise ValueError("lock=True needs the transaction's conn")
-            self.lock(scope, [(model, k) for k in key_list], conn)
-        params = {
-            "a": scope.account_id,
-            "r": scope.region,
-            "m": model,
-            "keys": self._run.list_param(key_list),
-        }
-        return {row[1]: _record(row) for row in self._run.read(self._get_many, params, conn)}
 
     def get_many_with_timers(
         self,
