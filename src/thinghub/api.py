@@ -20,7 +20,7 @@ Handler = Callable[["RequestContext", Params], Result | Awaitable[Result]]
 class RequestContext:
     """The caller and the operation of one API request (a plain class: built per request)."""
 
-    __slots__ = ("account_id", "hub", "operation", "region", "request_id", "service")
+    __slots__ = ("account_id", "hub", "operation", "region", "request_id", "scope", "service")
 
     def __init__(
         self,
@@ -37,11 +37,8 @@ class RequestContext:
         self.service = service  # boto3 service name, e.g. "iotevents"
         self.operation = operation
         self.request_id = request_id
-
-    @property
-    def scope(self) -> Scope:
-        """The account and region every resource of this request belongs to."""
-        return Scope(self.account_id, self.region)
+        # The account and region every resource of this request belongs to.
+        self.scope = Scope(account_id, region)
 
     @property
     def now(self) -> float:

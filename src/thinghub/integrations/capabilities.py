@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -27,6 +28,7 @@ _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9]")
 _CAPABILITY_NAME = re.compile(r"[^/a-zA-Z0-9._ -]")
 
 
+@lru_cache(maxsize=4096)  # a few hundred distinct ids come back in every event
 def matter_id(value: str) -> int:
     """A Matter id from ``"0x0006"`` or ``"6"``; ValidationException for anything else.
 

@@ -24,6 +24,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -201,6 +202,7 @@ def deliveries(hub: Hub) -> Deliveries:
     return found
 
 
+@lru_cache(maxsize=1024)  # a handful of destinations, looked up for every record
 def target_of(arn: str) -> tuple[str, Arn]:
     """The channel of a destination ARN: a Kinesis stream, or an IoT Events input; ValueError
     for anything else."""
