@@ -305,10 +305,6 @@ class ResourceStore:
         with self._run.transaction() as conn:
             yield conn
 
-    def savepoint(self, conn: Connection) -> AbstractContextManager[None]:
-        """A nested transaction in `conn`'s: an exception rolls back its work alone."""
-        return self._run.savepoint(conn)
-
     def _writing(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         return self._run.writing(conn)
 

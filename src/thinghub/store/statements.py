@@ -102,25 +102,6 @@ class StatementRunner:
                         ) from exc
             yield conn
 
-    @contextmanager
-    def savepoint(self, conn: Connection) -> Iterator[None]:
-        """A nested transaction in `conn`'s: an exception rolls back its work alone, then
-        propagates. On SQLite straight on the sqlite3 connection: SQLAlchemy's begin_nested
-        compiles and executes two statements through its event path, ~150 µs."""
-        if not self.sqlite:
-            with conn.begin_nested():
-                yield
-            return
-        dbapi = self._dbapi(conn)
-        dbapi.execute("SAVEPOINT thinghub_item")
-        try:
-            yield
-        except BaseException:
-            dbapi.execute("ROLLBACK TO thinghub_item")
-            dbapi.execute("RELEASE thinghub_item")
-            raise
-        dbapi.execute("RELEASE thinghub_item")
-
     def run_transaction(self, work: Callable[[Connection], T], attempts: int = 4) -> T:
         """`work(conn)` in one `transaction()`, run again from the start when PostgreSQL aborted
         it for a deadlock or a serialization failure; any other error propagates at once."""
