@@ -48,3 +48,19 @@ def test_a_flush_that_fails_fails_every_request_of_it() -> None:
 
     with pytest.raises(RuntimeError, match="database is gone"):
         asyncio.run(run())
+
+
+def test_every_request_is_answered_whatever_the_flush_returns() -> None:
+    def flush(items: list[int]) -> Sequence[BaseException | None]:
+        return [StopIteration()] if items == [0] else [None]  # one answer for two items
+
+    async def run() -> list[object]:
+        commit: GroupCommit[int] = GroupCommit(flush)
+        first = await asyncio.gather(commit.submit(0), return_exceptions=True)
+        both = await asyncio.wait_for(
+            asyncio.gather(commit.submit(1), commit.submit(2), return_exceptions=True), 5
+        )
+        return [*first, *both]
+
+    outcomes = asyncio.run(run())
+    assert all(isinstance(o, RuntimeError) for o in outcomes), outcomes

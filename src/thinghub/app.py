@@ -43,9 +43,9 @@ INTERNAL_PREFIX = "/_thinghub/"
 
 
 def _request_id(ids: UniqueIds) -> str:
-    """UUID-shaped, as AWS request ids are."""
+    """A UUID (version 4 layout), as AWS request ids are; unique, not random."""
     h = ids.new()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
 def _plain_error(status: int, code: str, message: str, request_id: str) -> Response:

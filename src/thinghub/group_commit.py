@@ -35,13 +35,18 @@ class GroupCommit(Generic[T]):
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         try:
-            failures = self._flush_items([item for item, _ in pending])
-        except Exception as exc:
+            failures = list(self._flush_items([item for item, _ in pending]))
+            if len(failures) != len(pending):
+                raise RuntimeError(f"a flush of {len(pending)} answered {len(failures)}")
+        except BaseException as exc:
             failures = [exc] * len(pending)
         for (_, future), failure in zip(pending, failures, strict=True):
             if future.done():
                 continue  # the request went away meanwhile
-            if failure is not None:
-                future.set_exception(failure)
-            else:
+            if failure is None:
                 future.set_result(None)
+            elif isinstance(failure, StopIteration):
+                # A future cannot hold a StopIteration (it would end the awaiting coroutine).
+                future.set_exception(RuntimeError(str(failure) or "StopIteration"))
+            else:
+                future.set_exception(failure)

@@ -133,6 +133,8 @@ class Hub:
             return
         self._engine = create_engine(self.database_url)
         migrate(self._engine)
+        self._store = ResourceStore(self._engine)
+        start_all(self)
         if self._engine.dialect.name == "sqlite" and self._engine.url.database not in (
             None,
             "",
@@ -140,8 +142,6 @@ class Hub:
         ):
             self._checkpointer = WalCheckpointer(self._engine)
             self._checkpointer.start()
-        self._store = ResourceStore(self._engine)
-        start_all(self)
         log.info("storage ready at %s", _redact(self.database_url))
 
     @property
@@ -152,20 +152,22 @@ class Hub:
 
     def stop(self) -> None:
         """Close the database; every answered request was already committed."""
-        for component in reversed(list(self.components.values())):
-            close = getattr(component, "close", None)
-            if close is not None and not inspect.iscoroutinefunction(close):
-                close()  # async closers were awaited by stop_workers
-        self.components.clear()
-        if self._store is not None:
-            self._store.close()
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
-            self._store = None
+        try:
+            for component in reversed(list(self.components.values())):
+                close = getattr(component, "close", None)
+                if close is not None and not inspect.iscoroutinefunction(close):
+                    close()  # async closers were awaited by stop_workers
+            self.components.clear()
+            if self._store is not None:
+                self._store.close()
+        finally:
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+                self._checkpointer = None
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+                self._store = None
 
 
 def _redact(url: str) -> str:

@@ -85,6 +85,15 @@ def test_a_batch_of_reports(store: ResourceStore, states: DeviceStateStore, scop
     assert (on_off.value, on_off.changed_at, on_off.reported_at) == (False, 20.0, 20.0)
     assert states.read(scope, "thing-5") == []
 
+    # One report naming an attribute twice, changed and changed back: it has changed.
+    with store.transaction() as conn:
+        changed = states.report(
+            scope, "thing-4", [Reported("1", 6, 0, True), Reported("1", 6, 0, False)], 30.0, conn
+        )
+    assert changed == [Reported("1", 6, 0, True), Reported("1", 6, 0, False)]
+    [on_off] = states.read(scope, "thing-4")
+    assert (on_off.value, on_off.changed_at, on_off.reported_at) == (False, 30.0, 30.0)
+
 
 def test_vendor_ids_and_forgetting_a_thing(
     store: ResourceStore, states: DeviceStateStore, scope: Scope

@@ -28,12 +28,23 @@ _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9]")
 _CAPABILITY_NAME = re.compile(r"[^/a-zA-Z0-9._ -]")
 
 
-@lru_cache(maxsize=4096)  # a few hundred distinct ids come back in every event
 def matter_id(value: str) -> int:
     """A Matter id from ``"0x0006"`` or ``"6"``; ValidationException for anything else.
 
     The model's pattern is unanchored, so ``"6abc"`` gets past the wire layer.
     """
+    if len(value) <= _CACHED_ID_LENGTH:
+        return _matter_id(value)
+    return _matter_id.__wrapped__(value)
+
+
+# Ids of up to 32 bits (0x + 8 hex digits, or 10 decimal digits) are the ones that come back in
+# every event; a longer text (a caller's arbitrary field key) is parsed, not kept.
+_CACHED_ID_LENGTH = 10
+
+
+@lru_cache(maxsize=4096)
+def _matter_id(value: str) -> int:
     text = value.lower()
     if not _MATTER_ID.fullmatch(text):
         raise invalid(f"{value!r} is not a Matter id (hex like 0x0006, or decimal)")

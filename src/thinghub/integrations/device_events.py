@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from thinghub.api import Params, RequestContext
@@ -117,17 +118,24 @@ class DeviceBatch:
 def _flush(hub: Hub, work: list[Callable[[DeviceBatch], None]]) -> list[BaseException | None]:
     """A group commit of device events: each applied in arrival order (one that fails stages
     nothing and gets its error), then everything staged is written and committed at once."""
-    failures: list[BaseException | None] = []
-    with hub.store.transaction() as conn:
+
+    def attempt(conn: Connection) -> list[BaseException | None]:
+        failures: list[BaseException | None] = []
         batch = DeviceBatch(hub, conn)
         for apply in work:
             try:
                 apply(batch)
                 failures.append(None)
+            except sa.exc.DBAPIError:
+                raise  # the transaction itself failed (PostgreSQL aborts it): the whole flush
             except Exception as exc:
                 failures.append(exc)
         batch.write()
-    return failures
+        return failures
+
+    # Events change nothing before `write`, so a flush PostgreSQL aborted (a deadlock with
+    # another node) simply runs again.
+    return hub.store.run_transaction(attempt)
 
 
 def _group_commit(hub: Hub) -> GroupCommit[Callable[[DeviceBatch], None]]:

@@ -147,7 +147,7 @@ class StateChange:
     scope: Scope
     thing_id: str
     changed: list[Reported]  # values that differ from the stored ones, in the order given
-    texts: dict[_Key, str]  # every reported value as stored (JSON text)
+    texts: list[tuple[_Key, str]]  # every reported value as stored (JSON text), in order
 
 
 class StateBatch:
@@ -175,19 +175,21 @@ class StateBatch:
     def diff(self, scope: Scope, thing_id: str, values: Iterable[Reported]) -> StateChange:
         current = self._state(scope, thing_id)
         changed: list[Reported] = []
-        texts: dict[_Key, str] = {}
+        texts: list[tuple[_Key, str]] = []
+        latest: dict[_Key, str] = {}  # a report may name an attribute twice
         for value in values:
             key = (value.endpoint_id, value.cluster_id, value.attribute_id)
             text = _dumps(value.value)
-            if texts.get(key, current.get(key)) != text:
+            if latest.get(key, current.get(key)) != text:
                 changed.append(value)
-            texts[key] = text
+            latest[key] = text
+            texts.append((key, text))
         return StateChange(scope, thing_id, changed, texts)
 
     def apply(self, change: StateChange) -> None:
         self._state(change.scope, change.thing_id).update(change.texts)
         scope, thing_id = change.scope, change.thing_id
-        for key, text in change.texts.items():
+        for key, text in change.texts:
             endpoint_id, cluster_id, attribute_id = key
             # Every report's rows, in order: a value changed and changed back within the batch
             # has still changed (lastChangedAt).

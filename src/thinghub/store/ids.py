@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 import string
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ class UniqueIds:
     """
 
     def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        """A new prefix and counter (a forked child must not repeat its parent's ids)."""
         self._prefix = secrets.token_hex(10)
         self._next = itertools.count(secrets.randbelow(1 << 32)).__next__
 
@@ -45,6 +50,7 @@ class UniqueIds:
 
 
 unique_ids = UniqueIds()
+os.register_at_fork(after_in_child=unique_ids.reseed)
 
 
 @dataclass(frozen=True, slots=True)

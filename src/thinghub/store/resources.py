@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -31,6 +31,8 @@ from thinghub.store.errors import (
 from thinghub.store.pagination import PageTokens
 from thinghub.store.statements import StatementRunner
 from thinghub.store.tables import client_tokens, resource_index, resources, settings, tags
+
+T = TypeVar("T")
 
 __all__ = ["ClientTokenClaim", "Resource", "ResourceStore", "Scope"]
 
@@ -304,6 +306,11 @@ class ResourceStore:
         """One database transaction: committed on normal exit, rolled back on an exception."""
         with self._run.transaction() as conn:
             yield conn
+
+    def run_transaction(self, work: Callable[[Connection], T], attempts: int = 4) -> T:
+        """`work(conn)` in one transaction, run again from the start when PostgreSQL aborted it
+        for a deadlock or a serialization failure; any other error propagates at once."""
+        return self._run.run_transaction(work, attempts)
 
     def _writing(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         return self._run.writing(conn)

@@ -24,6 +24,7 @@ __all__ = [
     "alarm_models_for_input",
     "notify",
     "subscribe",
+    "unsubscribe",
     "version_of",
 ]
 
@@ -99,6 +100,12 @@ def subscribe(listener: AlarmModelChangeListener) -> None:
     """Call `listener` on every alarm model change (subscribing twice is harmless)."""
     if listener not in _listeners:
         _listeners.append(listener)
+
+
+def unsubscribe(listener: AlarmModelChangeListener) -> None:
+    """Stop calling `listener` (a stopped runtime; unknown listeners are ignored)."""
+    if listener in _listeners:
+        _listeners.remove(listener)
 
 
 def notify(conn: Connection, scope: Scope, name: str, version: AlarmModelVersion | None) -> None:

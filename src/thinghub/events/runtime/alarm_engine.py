@@ -129,6 +129,9 @@ class AlarmEngine:
             hub.clock.on_advance(self.on_clock_advance)
 
     def close(self) -> None:
+        # The listener list is process-wide: a stopped hub's engine must not hear another's
+        # model changes (it would run its statements on the other hub's connection).
+        alarm_catalog.unsubscribe(self.on_model_change)
         self.store.close()
 
     def on_model_change(
