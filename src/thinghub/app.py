@@ -42,12 +42,6 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 INTERNAL_PREFIX = "/_thinghub/"
 
 
-def _request_id(ids: UniqueIds) -> str:
-    """A UUID (version 4 layout), as AWS request ids are; unique, not random."""
-    h = ids.new()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
-
-
 def _plain_error(status: int, code: str, message: str, request_id: str) -> Response:
     """An AWS-shaped error outside any service model (auth, unknown service)."""
     headers: Headers = [
@@ -98,7 +92,7 @@ class ThinghubApp:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = _request_id(self._request_ids)
+        request_id = self._request_ids.uuid()
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         path = raw_path.decode("latin-1")
         message = await receive()

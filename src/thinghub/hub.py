@@ -18,6 +18,7 @@ from thinghub.identities import IdentityRegistry
 from thinghub.registry import register_all, start_all
 from thinghub.store import ResourceStore, create_engine, default_database_url, migrate
 from thinghub.store.checkpoints import WalCheckpointer
+from thinghub.store.engine import is_sqlite_file
 from thinghub.wire.models import load_service_models
 from thinghub.wire.protocol import CompiledService
 
@@ -135,11 +136,7 @@ class Hub:
         migrate(self._engine)
         self._store = ResourceStore(self._engine)
         start_all(self)
-        if self._engine.dialect.name == "sqlite" and self._engine.url.database not in (
-            None,
-            "",
-            ":memory:",
-        ):
+        if is_sqlite_file(self._engine):
             self._checkpointer = WalCheckpointer(self._engine)
             self._checkpointer.start()
         log.info("storage ready at %s", _redact(self.database_url))

@@ -28,9 +28,6 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'thinghub.db').resolve()}"
 
 
-SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: pages are the OS page cache's
-
-
 def normalize_url(url: str) -> str:
     """Send bare `postgresql://` (and Heroku-style `postgres://`) URLs to psycopg 3."""
     for prefix in ("postgresql://", "postgres://"):
@@ -53,10 +50,18 @@ def create_engine(url: str) -> Engine:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:// or postgresql://")
 
 
+def is_sqlite_file(engine: Engine) -> bool:
+    """Whether `engine` is a SQLite database in a file (WAL), not in memory."""
+    return engine.dialect.name == "sqlite" and not _in_memory(engine.url)
+
+
+def _in_memory(url: sa.URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
 def _sqlite_engine(url: sa.URL) -> Engine:
-    in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
-    if not in_memory:
+    if not _in_memory(url):
         # A file database: a small queue of connections reused across threads (WAL lets readers
         # run beside the single writer).
         # LIFO: the connection used last comes back first; SQLite keeps its page cache only
@@ -79,10 +84,6 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEn
         # times between checkpoints is copied once, and the fsyncs come 10x less often. About
         # 10% off a small write transaction; the WAL file may grow to that size.
         cur.execute("PRAGMA wal_autocheckpoint=10000")
-        # Read pages through a shared memory map rather than a pread() each into a private
-        # 2 MB cache: the outbox and detector tables outgrow that cache, and then every index
-        # page an insert touches costs a system call.
-        cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     finally:
         cur.close()
 

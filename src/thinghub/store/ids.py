@@ -42,11 +42,18 @@ class UniqueIds:
 
     def reseed(self) -> None:
         """A new prefix and counter (a forked child must not repeat its parent's ids)."""
-        self._prefix = secrets.token_hex(10)
+        head = secrets.token_hex(10)
+        self._prefix = head
+        # The same digits laid out as a version 4 UUID (version and variant digits set).
+        self._uuid_prefix = f"{head[:8]}-{head[8:12]}-4{head[13:16]}-a{head[17:20]}-"
         self._next = itertools.count(secrets.randbelow(1 << 32)).__next__
 
     def new(self) -> str:
         return f"{self._prefix}{self._next() & 0xFFFFFFFFFFFF:012x}"
+
+    def uuid(self) -> str:
+        """The next id as a UUID (version 4 layout), as AWS request ids are."""
+        return f"{self._uuid_prefix}{self._next() & 0xFFFFFFFFFFFF:012x}"
 
 
 unique_ids = UniqueIds()

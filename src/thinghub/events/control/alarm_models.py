@@ -27,7 +27,6 @@ from thinghub.events.control.kinds import (
 )
 from thinghub.events.control.model_versions import ModelKinds, carry_over
 from thinghub.events.control.quotas import quotas_of
-from thinghub.events.control.tags import tags_from_request
 from thinghub.events.control.validation import StoreResources
 from thinghub.store import Resource, Scope
 
@@ -129,8 +128,7 @@ def create_alarm_model(ctx: RequestContext, params: Params) -> Result:
         params,
         arn=alarm_model_arn(ctx.scope, params["alarmModelName"]),
         limit=quotas.alarm_models_per_account,
-        tags=tags_from_request(params.get("tags"), quotas.tags_per_resource),
-        validate=lambda conn: _validated(ctx, params, conn),
+        validate=_validated,
         new_version=_new_version,
     )
     return _metadata(version, ACTIVATING)
@@ -141,7 +139,7 @@ def update_alarm_model(ctx: RequestContext, params: Params) -> Result:
         ctx,
         params,
         version_limit=quotas_of(ctx.hub.settings).versions_per_alarm_model,
-        validate=lambda conn: _validated(ctx, params, conn),
+        validate=_validated,
         new_version=_new_version,
         superseded=INACTIVE,
     )

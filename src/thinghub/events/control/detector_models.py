@@ -25,7 +25,6 @@ from thinghub.events.control.kinds import (
 from thinghub.events.control.model_versions import ModelKinds, carry_over
 from thinghub.events.control.quotas import Quotas, quotas_of
 from thinghub.events.control.routing import routed_resources
-from thinghub.events.control.tags import tags_from_request
 from thinghub.events.control.validation import StoreResources, validate_definition
 from thinghub.store import Resource, ResourceStore, Scope
 
@@ -133,8 +132,7 @@ def create_detector_model(ctx: RequestContext, params: Params) -> Result:
         params,
         arn=detector_model_arn(ctx.scope, params["detectorModelName"]),
         limit=quotas.detector_models_per_account,
-        tags=tags_from_request(params.get("tags"), quotas.tags_per_resource),
-        validate=lambda conn: _validated(ctx, params, conn),
+        validate=_validated,
         new_version=_new_version,
     )
     return {"detectorModelConfiguration": configuration(version, ACTIVATING)}
@@ -145,7 +143,7 @@ def update_detector_model(ctx: RequestContext, params: Params) -> Result:
         ctx,
         params,
         version_limit=quotas_of(ctx.hub.settings).versions_per_detector_model,
-        validate=lambda conn: _validated(ctx, params, conn),
+        validate=_validated,
         new_version=_new_version,
         superseded=DEPRECATED,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -18,13 +18,18 @@ from thinghub.api import Params, RequestContext, Result
 from thinghub.events.control.errors import already_exists, in_use, limit_exceeded, not_found
 from thinghub.events.control.kinds import MODEL, ROUTES, version_id
 from thinghub.events.control.paging import list_page
+from thinghub.events.control.quotas import quotas_of
 from thinghub.events.control.routing import all_resources
+from thinghub.events.control.tags import tags_from_request
 from thinghub.store import AlreadyExists, Resource, Scope, VersionConflict
 
 __all__ = ["ModelKinds", "NewVersion", "Validate", "carry_over"]
 
 # Checks a create or update request in its transaction; the inputs the new version reads.
-Validate = Callable[[Connection], frozenset[str]]
+Validate = Callable[[RequestContext, Params, Connection], frozenset[str]]
+# The attributes of a new version (the kind's own members), called as
+# `new_version(ctx, params, name=, version=, key=, inputs=, previous=)`.
+NewVersion = Callable[..., dict[str, Any]]
 
 
 def carry_over(
@@ -44,22 +49,6 @@ def carry_over(
     if key is not None:
         attrs["key"] = key
     return attrs
-
-
-class NewVersion(Protocol):
-    """The attributes of a new version (the kind's own members)."""
-
-    def __call__(
-        self,
-        ctx: RequestContext,
-        params: Params,
-        *,
-        name: str,
-        version: str,
-        key: str | None,
-        inputs: frozenset[str],
-        previous: Resource | None,
-    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +85,17 @@ class ModelKinds:
         *,
         arn: str,
         limit: int | None,
-        tags: Any,
         validate: Validate,
         new_version: NewVersion,
     ) -> Resource:
-        """CreateXModel: a new model, its version 1 and what it routes, in one transaction."""
+        """CreateXModel: a new model, its version 1 and what it routes, in one transaction;
+        notify. AlreadyExists if the name is taken, also by a concurrent request."""
         name = params[self.name_member]
-        with ctx.hub.store.transaction() as conn:
+        tags = tags_from_request(params.get("tags"), quotas_of(ctx.hub.settings).tags_per_resource)
+        store = ctx.hub.store
+        with store.transaction() as conn:
             self.check_new(ctx, conn, name, arn, limit)
-            inputs = validate(conn)
+            inputs = validate(ctx, params, conn)
             key = params.get("key")
             attrs = new_version(
                 ctx, params, name=name, version="1", key=key, inputs=inputs, previous=None
@@ -114,16 +105,33 @@ class ModelKinds:
                 self.description_member: params.get(self.description_member),
                 "key": key,
             }
-            return self.create(
-                ctx,
-                conn,
-                name=name,
-                arn=arn,
-                model_attrs=model_attrs,
-                attrs=attrs,
-                inputs=inputs,
-                tags=tags,
-            )
+            try:
+                store.create(
+                    ctx.scope,
+                    self.model_kind,
+                    name,
+                    name=name,
+                    arn=arn,
+                    attrs=model_attrs,
+                    now=ctx.now,
+                    index={ROUTES: sorted(inputs)},
+                    tags=tags,
+                    conn=conn,
+                )
+                version = store.create(
+                    ctx.scope,
+                    self.version_kind,
+                    version_id(name, "1"),
+                    attrs=attrs,
+                    now=ctx.now,
+                    index={MODEL: name},
+                    conn=conn,
+                )
+            except AlreadyExists:
+                # Another request created the same model between our check and our insert.
+                raise already_exists(f"{self.label} {name} already exists", name, arn) from None
+            self.notify(conn, ctx.scope, name, version)
+            return version
 
     def update_model(
         self,
@@ -136,14 +144,14 @@ class ModelKinds:
         superseded: str,
     ) -> Resource:
         """UpdateXModel: the next version, in one transaction; the previous one becomes
-        `superseded` and stays describable."""
+        `superseded` (it stays describable) and the model points at the new one; notify."""
         name = params[self.name_member]
         store = ctx.hub.store
         with store.transaction() as conn:
             model = store.get(ctx.scope, self.model_kind, name, conn=conn)
             if model is None:
                 raise self.missing(name)
-            inputs = validate(conn)
+            inputs = validate(ctx, params, conn)
             latest = model.attrs["latestVersion"]
             if int(latest) >= version_limit:
                 raise limit_exceeded(
@@ -161,112 +169,42 @@ class ModelKinds:
                 inputs=inputs,
                 previous=previous,
             )
-            return self.add_version(
-                ctx,
-                conn,
-                model=model,
-                previous=previous,
-                number=number,
-                attrs=attrs,
-                inputs=inputs,
-                superseded=superseded,
-            )
-
-    def create(
-        self,
-        ctx: RequestContext,
-        conn: Connection,
-        *,
-        name: str,
-        arn: str,
-        model_attrs: dict[str, Any],
-        attrs: dict[str, Any],
-        inputs: frozenset[str],
-        tags: Any,
-    ) -> Resource:
-        """Store a new model and its version 1 (`attrs`); notify. AlreadyExists if a concurrent
-        request created the model first."""
-        store = ctx.hub.store
-        try:
-            store.create(
-                ctx.scope,
-                self.model_kind,
-                name,
-                name=name,
-                arn=arn,
-                attrs=model_attrs,
-                now=ctx.now,
-                index={ROUTES: sorted(inputs)},
-                tags=tags,
-                conn=conn,
-            )
-            version = store.create(
-                ctx.scope,
-                self.version_kind,
-                version_id(name, "1"),
-                attrs=attrs,
-                now=ctx.now,
-                index={MODEL: name},
-                conn=conn,
-            )
-        except AlreadyExists:
-            # Another request created the same model between our check and our insert.
-            raise already_exists(f"{self.label} {name} already exists", name, arn) from None
-        self.notify(conn, ctx.scope, name, version)
-        return version
-
-    def add_version(
-        self,
-        ctx: RequestContext,
-        conn: Connection,
-        *,
-        model: Resource,
-        previous: Resource,
-        number: str,
-        attrs: dict[str, Any],
-        inputs: frozenset[str],
-        superseded: str,
-    ) -> Resource:
-        """Store version `number` (`attrs`) of `model`, mark `previous` with the status
-        `superseded` (it stays describable), point the model at the new version; notify."""
-        store = ctx.hub.store
-        name = model.id
-        try:
-            store.update(
-                ctx.scope,
-                self.version_kind,
-                previous.id,
-                attrs={**previous.attrs, "status": superseded, "lastUpdateTime": ctx.now},
-                now=ctx.now,
-                conn=conn,
-            )
-            version = store.create(
-                ctx.scope,
-                self.version_kind,
-                version_id(name, number),
-                attrs=attrs,
-                now=ctx.now,
-                index={MODEL: name},
-                conn=conn,
-            )
-            store.update(
-                ctx.scope,
-                self.model_kind,
-                name,
-                attrs={
-                    **model.attrs,
-                    "latestVersion": number,
-                    self.description_member: attrs.get(self.description_member),
-                },
-                now=ctx.now,
-                index={ROUTES: sorted(inputs)},
-                expected_version=model.version,
-                conn=conn,
-            )
-        except (AlreadyExists, VersionConflict):
-            raise in_use(f"{self.label} {name} is being updated by another request") from None
-        self.notify(conn, ctx.scope, name, version)
-        return version
+            try:
+                store.update(
+                    ctx.scope,
+                    self.version_kind,
+                    previous.id,
+                    attrs={**previous.attrs, "status": superseded, "lastUpdateTime": ctx.now},
+                    now=ctx.now,
+                    conn=conn,
+                )
+                version = store.create(
+                    ctx.scope,
+                    self.version_kind,
+                    version_id(name, number),
+                    attrs=attrs,
+                    now=ctx.now,
+                    index={MODEL: name},
+                    conn=conn,
+                )
+                store.update(
+                    ctx.scope,
+                    self.model_kind,
+                    name,
+                    attrs={
+                        **model.attrs,
+                        "latestVersion": number,
+                        self.description_member: attrs.get(self.description_member),
+                    },
+                    now=ctx.now,
+                    index={ROUTES: sorted(inputs)},
+                    expected_version=model.version,
+                    conn=conn,
+                )
+            except (AlreadyExists, VersionConflict):
+                raise in_use(f"{self.label} {name} is being updated by another request") from None
+            self.notify(conn, ctx.scope, name, version)
+            return version
 
     def delete(self, ctx: RequestContext, name: str) -> None:
         """Delete the model and all its versions in one transaction; notify (None)."""

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import time
 
-from thinghub.events.control.alarm_catalog import active_alarm_model, alarm_models_for_input
+from thinghub.events.control.alarm_catalog import (
+    AlarmModelVersion,
+    active_alarm_model,
+    alarm_models_for_input,
+)
 from thinghub.events.runtime.alarm_model import CompiledAlarmModel, compile_alarm_model
 from thinghub.events.runtime.compiled_versions import CompiledVersions
 from thinghub.store import ResourceStore, Scope
@@ -22,16 +26,15 @@ class AlarmModelCache:
         self._store = store
         self._routes: dict[tuple[Scope, str], tuple[float, tuple[CompiledAlarmModel, ...]]] = {}
         self._active: dict[tuple[Scope, str], tuple[float, CompiledAlarmModel | None]] = {}
-        self._compiled: CompiledVersions[CompiledAlarmModel] = CompiledVersions()
+        self._compiled: CompiledVersions[AlarmModelVersion, CompiledAlarmModel] = CompiledVersions()
 
-    def invalidate(self, scope: Scope | None = None, name: str | None = None) -> None:
+    def invalidate(self, scope: Scope, name: str) -> None:
         """Forget routing and active versions after a local control-plane change, and the
         compiled versions of the model `name` that changed (a model deleted and created again
         within one tick of the clock has the same version and creation time)."""
         self._routes.clear()
         self._active.clear()
-        if scope is not None and name is not None:
-            self._compiled.forget(scope, name)
+        self._compiled.forget(scope, name)
 
     def for_input(self, scope: Scope, input_name: str) -> tuple[CompiledAlarmModel, ...]:
         """The active alarm models that read this input."""
@@ -53,9 +56,6 @@ class AlarmModelCache:
         version = active_alarm_model(self._store, scope, name)
         model: CompiledAlarmModel | None = None
         if version is not None:
-            found = version
-            model = self._compiled.get(
-                scope, name, version.version, version.created_at, lambda: compile_alarm_model(found)
-            )
+            model = self._compiled.get(scope, version, compile_alarm_model)
         self._active[(scope, name)] = (now, model)
         return model

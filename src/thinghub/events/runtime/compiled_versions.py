@@ -10,15 +10,29 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from thinghub.store import Scope
 
-T = TypeVar("T")
 MAX_COMPILED = 4096
 
 
-class CompiledVersions(Generic[T]):
+class Version(Protocol):
+    """A stored model version (detector model, alarm model), as far as the cache needs it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def created_at(self) -> float: ...
+
+
+V = TypeVar("V", bound=Version)
+T = TypeVar("T")
+
+
+class CompiledVersions(Generic[V, T]):
     """Compiled versions by (scope, name, version, created_at); the least recently used go
     first beyond `limit`."""
 
@@ -26,13 +40,12 @@ class CompiledVersions(Generic[T]):
         self._limit = limit
         self._compiled: OrderedDict[tuple[Scope, str, str, float], T] = OrderedDict()
 
-    def get(
-        self, scope: Scope, name: str, version: str, created_at: float, compile: Callable[[], T]
-    ) -> T:
-        key = (scope, name, version, created_at)
+    def get(self, scope: Scope, version: V, compile: Callable[[V], T]) -> T:
+        """`version` compiled, by `compile` the first time."""
+        key = (scope, version.name, version.version, version.created_at)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = compile()
+            compiled = self._compiled[key] = compile(version)
             if len(self._compiled) > self._limit:
                 self._compiled.popitem(last=False)
         else:
@@ -43,6 +56,3 @@ class CompiledVersions(Generic[T]):
         """Drop every compiled version of model `name` (it changed here)."""
         for key in [k for k in self._compiled if k[0] == scope and k[1] == name]:
             del self._compiled[key]
-
-    def __len__(self) -> int:
-        return len(self._compiled)

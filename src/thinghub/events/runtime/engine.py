@@ -126,11 +126,7 @@ class DetectorEngine:
         """
         merged: dict[Scope, list[Message]] = {}
         for scope, messages in groups:
-            batch = merged.get(scope)
-            if batch is None:
-                merged[scope] = list(messages)
-            else:
-                batch.extend(messages)
+            merged.setdefault(scope, []).extend(messages)
 
         def run(own: Connection) -> None:
             for scope, messages in merged.items():

@@ -30,17 +30,16 @@ class ModelCache:
         self._min_timer_seconds = min_timer_seconds
         self._routes: dict[tuple[Scope, str], tuple[float, tuple[Evaluator, ...]]] = {}
         self._active: dict[tuple[Scope, str], tuple[float, Evaluator | None]] = {}
-        self._compiled: CompiledVersions[Evaluator] = CompiledVersions()
+        self._compiled: CompiledVersions[DetectorModelVersion, Evaluator] = CompiledVersions()
         self._projections: dict[tuple[Scope, str], tuple[float, Projection]] = {}
 
-    def invalidate(self, scope: Scope | None = None, name: str | None = None) -> None:
+    def invalidate(self, scope: Scope, name: str) -> None:
         """Forget routing and active versions after a local control-plane change, and the
         compiled versions of the model `name` that changed."""
         self._routes.clear()
         self._active.clear()
         self._projections.clear()
-        if scope is not None and name is not None:
-            self._compiled.forget(scope, name)
+        self._compiled.forget(scope, name)
 
     def _compile(self, version: DetectorModelVersion) -> Evaluator:
         model = compile_model(
@@ -84,9 +83,6 @@ class ModelCache:
         version = active_detector_model(self._store, scope, name)
         evaluator: Evaluator | None = None
         if version is not None:
-            found = version
-            evaluator = self._compiled.get(
-                scope, name, version.version, version.created_at, lambda: self._compile(found)
-            )
+            evaluator = self._compiled.get(scope, version, self._compile)
         self._active[(scope, name)] = (now, evaluator)
         return evaluator
